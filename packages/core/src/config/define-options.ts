@@ -1,0 +1,97 @@
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
+import type { OptionType } from './option-types.js';
+import type { ProviderConfig } from './provider-config.js';
+
+export interface OptionSpec<T> {
+  type: OptionType<T>;
+  /** The help text (the Go help text where the option comes from Go). */
+  description: string;
+  /** The default, written as a user would write it; parsed like any value. */
+  default?: string;
+  /** Missing is an error. */
+  required?: boolean;
+  /** Never printed: errors say "hidden". */
+  secret?: boolean;
+  /** Other keys accepted for the same option (Go's misnamed or renamed keys). */
+  aliases?: readonly string[];
+}
+
+type ValueOf<S> = S extends OptionSpec<infer T>
+  ? S extends { required: true } | { default: string }
+    ? T
+    : T | undefined
+  : never;
+
+export type ParsedOptions<S extends Record<string, OptionSpec<unknown>>> = { -readonly [K in keyof S]: ValueOf<S[K]> };
+
+export interface OptionsDefinition<S extends Record<string, OptionSpec<unknown>>> {
+  readonly alias: string;
+  readonly specs: S;
+  /** Reads and validates every option; throws `InvalidConfigError` for the first bad one. */
+  parse(config: ProviderConfig): ParsedOptions<S>;
+  /** The help map as the Go worker printed it: key → "description (default …)". */
+  help(): Record<string, string>;
+  /** The environment variable names for a key. */
+  envNames(key: keyof S & string): string[];
+}
+
+export function option<T, const O extends Omit<OptionSpec<T>, 'type'>>(type: OptionType<T>, spec: O): O & { type: OptionType<T> } {
+  return { ...spec, type };
+}
+
+/** Declares a provider's options once; parsing, errors, help and docs all come from it. */
+export function defineOptions<const S extends Record<string, OptionSpec<unknown>>>(
+  alias: string,
+  specs: S,
+): OptionsDefinition<S> {
+  const envName = alias.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  return {
+    alias,
+    specs,
+    parse(config) {
+      const parsed: Record<string, unknown> = {};
+      for (const [key, spec] of Object.entries(specs)) {
+        const given = [key, ...(spec.aliases ?? [])].find((k) => config.has(k) && config.get(k) !== '');
+        const raw = given === undefined ? spec.default : config.get(given);
+        if (raw === undefined) {
+          if (spec.required) {
+            throw new InvalidConfigError({
+              provider: alias,
+              option: key,
+              value: undefined,
+              expected: `${spec.type.expected} (required: ${spec.description})`,
+            });
+          }
+          parsed[key] = undefined;
+          continue;
+        }
+        const result = spec.type.schema.safeParse(raw);
+        if (!result.success) {
+          throw new InvalidConfigError({
+            provider: alias,
+            option: given ?? key,
+            value: raw,
+            expected: result.error.issues[0]?.message ?? spec.type.expected,
+            secret: spec.secret ?? false,
+            cause: result.error,
+          });
+        }
+        parsed[key] = result.data;
+      }
+      return parsed as ParsedOptions<S>;
+    },
+    help() {
+      const help: Record<string, string> = {};
+      for (const [key, spec] of Object.entries(specs)) {
+        const name = [key, ...(spec.aliases ?? [])].join(' / ');
+        const required = spec.required ? '[REQUIRED] ' : '';
+        const fallback = spec.default === undefined ? '' : ` (default ${JSON.stringify(spec.default)})`;
+        help[name] = `${required}${spec.description}${fallback}`;
+      }
+      return help;
+    },
+    envNames(key) {
+      return [`WORKERKIT_${envName}_${key}`, `TRAVIS_WORKER_${envName}_${key}`, `${envName}_${key}`];
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { hostname } from 'node:os';
+import type { Provider, SignalOptions } from '../provider.js';
+import { defaultOwnerId } from './labels.js';
+import type { ManagedResource } from './managed-resource.js';
+
+export type OwnerLiveness = (ownerId: string) => boolean | undefined;
+
+export interface ReapOptions extends SignalOptions {
+  now?: Date;
+  /**
+   * Says whether an owner is alive: true, false, or undefined for "cannot tell" (then only the
+   * expiry decides). Default: `localOwnerLiveness`.
+   */
+  isOwnerAlive?: OwnerLiveness;
+  /** Report what would be deleted without deleting it. */
+  dryRun?: boolean;
+}
+
+export interface ReapDecision {
+  resource: ManagedResource;
+  why: 'expired' | 'owner-gone';
+  deleted: boolean;
+  error?: unknown;
+}
+
+/**
+ * Deletes every resource of `provider` whose expiry has passed or whose owner is gone. Each
+ * deletion is independent: one failure is reported and the rest go on.
+ */
+export async function reap(provider: Pick<Provider, 'listManagedResources' | 'deleteManagedResource'>, options: ReapOptions = {}): Promise<ReapDecision[]> {
+  const now = options.now ?? new Date();
+  const isOwnerAlive = options.isOwnerAlive ?? localOwnerLiveness;
+  const decisions: ReapDecision[] = [];
+  for (const resource of await provider.listManagedResources(options)) {
+    const why = reapReason(resource, now, isOwnerAlive);
+    if (!why) continue;
+    const decision: ReapDecision = { resource, why, deleted: false };
+    if (!options.dryRun) {
+      try {
+        await provider.deleteManagedResource(resource, options);
+        decision.deleted = true;
+      } catch (error) {
+        options.signal?.throwIfAborted();
+        decision.error = error;
+      }
+    }
+    decisions.push(decision);
+  }
+  return decisions;
+}
+
+export function reapReason(
+  resource: ManagedResource,
+  now: Date,
+  isOwnerAlive: OwnerLiveness,
+): ReapDecision['why'] | undefined {
+  if (resource.expiresAt && resource.expiresAt.getTime() <= now.getTime()) return 'expired';
+  if (resource.ownerId && isOwnerAlive(resource.ownerId) === false) return 'owner-gone';
+  return undefined;
+}
+
+/**
+ * Knows about owners on this host only: an owner id made by `defaultOwnerId` on this host whose
+ * pid no longer runs is gone. Owners elsewhere are "cannot tell".
+ */
+export function localOwnerLiveness(ownerId: string): boolean | undefined {
+  const separator = ownerId.lastIndexOf('_');
+  const pid = Number(ownerId.slice(separator + 1));
+  if (separator === -1 || !Number.isInteger(pid) || pid <= 0) return undefined;
+  if (defaultOwnerId(pid, hostname()) !== ownerId) return undefined;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,75 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * Where a run's output goes: a Node `Writable`, or anything with `write(chunk)`. When `write`
+ * returns `false` and the sink has `once`, the run waits for 'drain' (backpressure).
+ */
+export interface OutputSink {
+  write(chunk: Uint8Array): unknown;
+  once?(event: 'drain' | 'error' | 'close', listener: (...args: unknown[]) => void): unknown;
+  removeListener?(event: 'drain' | 'error' | 'close', listener: (...args: unknown[]) => void): unknown;
+}
+
+/** Thrown when the caller's sink fails; runs turn it into reason `output-failed`. */
+export class OutputWriteError extends Error {
+  override readonly name = 'OutputWriteError';
+}
+
+/** Counts bytes written to a sink and honours its backpressure. */
+export class OutputMeter {
+  bytes = 0;
+  #sink: OutputSink;
+
+  constructor(sink: OutputSink) {
+    this.#sink = sink;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (chunk.byteLength === 0) return;
+    let accepted: unknown;
+    try {
+      accepted = this.#sink.write(chunk);
+    } catch (error) {
+      throw new OutputWriteError(`writing output failed: ${describe(error)}`, { cause: error });
+    }
+    this.bytes += chunk.byteLength;
+    if (accepted === false && typeof this.#sink.once === 'function') await this.#drained();
+  }
+
+  /** Copies a readable stream into the sink, chunk by chunk, pausing it while the sink is full. */
+  async pump(source: Readable | AsyncIterable<Uint8Array>): Promise<void> {
+    for await (const chunk of source as AsyncIterable<Uint8Array | string>) {
+      await this.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    }
+  }
+
+  #drained(): Promise<void> {
+    const sink = this.#sink;
+    return new Promise<void>((resolve, reject) => {
+      const cleanup = () => {
+        sink.removeListener?.('drain', onDrain);
+        sink.removeListener?.('error', onError);
+        sink.removeListener?.('close', onClose);
+      };
+      const onDrain = () => {
+        cleanup();
+        resolve();
+      };
+      const onError = (error: unknown) => {
+        cleanup();
+        reject(new OutputWriteError(`writing output failed: ${describe(error)}`, { cause: error }));
+      };
+      const onClose = () => {
+        cleanup();
+        reject(new OutputWriteError('output closed before the run ended'));
+      };
+      sink.once!('drain', onDrain);
+      sink.once!('error', onError);
+      sink.once!('close', onClose);
+    });
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

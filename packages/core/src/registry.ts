@@ -1,6 +1,6 @@
-import { WorkerkitError } from './errors/workerkit-error.js';
-import { UnknownBackendError } from './errors/unknown-backend-error.js';
 import { ProviderConfig } from './config/provider-config.js';
+import { UnknownBackendError } from './errors/unknown-backend-error.js';
+import { WorkerkitError } from './errors/workerkit-error.js';
 import { defaultOwnerId } from './lifecycle/labels.js';
 import { type Logger, stderrLogger } from './logger.js';
 import type { Provider } from './provider.js';
@@ -56,7 +56,9 @@ export function registerBackend(definition: BackendDefinition): void {
 function sameBackend(a: BackendDefinition, b: BackendDefinition): boolean {
   if (a.create === b.create) return true;
   return (
-    a.packageName !== undefined && a.packageName === b.packageName && a.humanReadableName === b.humanReadableName
+    a.packageName !== undefined &&
+    a.packageName === b.packageName &&
+    a.humanReadableName === b.humanReadableName
   );
 }
 
@@ -77,11 +79,19 @@ export function newBackendProvider(
 ): Provider {
   const definition = registry().get(alias);
   if (!definition) throw new UnknownBackendError({ alias, known: [...registry().keys()].sort() });
-  const providerConfig = config instanceof ProviderConfig ? config : ProviderConfig.fromMap(config);
-  return definition.create(providerConfig, {
-    ownerId: context.ownerId ?? defaultOwnerId(),
-    logger: context.logger ?? stderrLogger,
-  });
+  return definition.create(toProviderConfig(config), providerContext(context));
+}
+
+/** A complete context from a partial one: this process's owner id and a stderr logger by default. */
+export function providerContext(context: Partial<ProviderContext> = {}): ProviderContext {
+  return { ownerId: context.ownerId ?? defaultOwnerId(), logger: context.logger ?? stderrLogger };
+}
+
+/** Accepts a `ProviderConfig` or a plain map, for factories like `createDockerProvider(config)`. */
+export function toProviderConfig(
+  config: ProviderConfig | Readonly<Record<string, string | undefined>> = {},
+): ProviderConfig {
+  return config instanceof ProviderConfig ? config : ProviderConfig.fromMap(config);
 }
 
 /** Removes a backend; for tests that register throwaway ones. */

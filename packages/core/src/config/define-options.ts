@@ -16,13 +16,16 @@ export interface OptionSpec<T> {
   aliases?: readonly string[];
 }
 
-type ValueOf<S> = S extends OptionSpec<infer T>
-  ? S extends { required: true } | { default: string }
-    ? T
-    : T | undefined
-  : never;
+type ValueOf<S> =
+  S extends OptionSpec<infer T>
+    ? S extends { required: true } | { default: string }
+      ? T
+      : T | undefined
+    : never;
 
-export type ParsedOptions<S extends Record<string, OptionSpec<unknown>>> = { -readonly [K in keyof S]: ValueOf<S[K]> };
+export type ParsedOptions<S extends Record<string, OptionSpec<unknown>>> = {
+  -readonly [K in keyof S]: ValueOf<S[K]>;
+};
 
 export interface OptionsDefinition<S extends Record<string, OptionSpec<unknown>>> {
   readonly alias: string;
@@ -35,7 +38,10 @@ export interface OptionsDefinition<S extends Record<string, OptionSpec<unknown>>
   envNames(key: keyof S & string): string[];
 }
 
-export function option<T, const O extends Omit<OptionSpec<T>, 'type'>>(type: OptionType<T>, spec: O): O & { type: OptionType<T> } {
+export function option<T, const O extends Omit<OptionSpec<T>, 'type'>>(
+  type: OptionType<T>,
+  spec: O,
+): O & { type: OptionType<T> } {
   return { ...spec, type };
 }
 

@@ -49,7 +49,9 @@ export const optionTypes = {
 
   int: ({ min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = {}): OptionType<number> =>
     custom(
-      min === Number.MIN_SAFE_INTEGER ? 'an integer' : `an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` to ${max}`}`,
+      min === Number.MIN_SAFE_INTEGER
+        ? 'an integer'
+        : `an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` to ${max}`}`,
       (raw) => {
         if (!/^-?\d+$/.test(raw.trim())) return undefined;
         const value = Number(raw.trim());

@@ -22,7 +22,10 @@ export class ProviderConfig {
    * From the environment: `WORKERKIT_<ALIAS>_<KEY>`, then the Travis worker's
    * `TRAVIS_WORKER_<ALIAS>_<KEY>`, then `<ALIAS>_<KEY>`; the first prefix that sets a key wins.
    */
-  static fromEnv(alias: string, env: Readonly<Record<string, string | undefined>> = process.env): ProviderConfig {
+  static fromEnv(
+    alias: string,
+    env: Readonly<Record<string, string | undefined>> = process.env,
+  ): ProviderConfig {
     const name = alias.toUpperCase().replace(/[^A-Z0-9]/g, '_');
     const prefixes = [`WORKERKIT_${name}_`, `TRAVIS_WORKER_${name}_`, `${name}_`];
     const values = new Map<string, string>();

@@ -1,5 +1,5 @@
-export { JobAbortError } from './job-abort-error.js';
 export { InvalidConfigError } from './invalid-config-error.js';
+export { JobAbortError } from './job-abort-error.js';
 export { MissingEndpointConfigError } from './missing-endpoint-config-error.js';
 export { ProviderApiError } from './provider-api-error.js';
 export { StaleVmError } from './stale-vm-error.js';

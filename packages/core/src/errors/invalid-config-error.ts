@@ -7,7 +7,7 @@ const symbol = markerSymbol('InvalidConfigError');
  * for secrets) and what was expected.
  */
 export class InvalidConfigError extends WorkerkitError {
-  private readonly [symbol] = true;
+  protected readonly [symbol] = true;
   override readonly name = 'InvalidConfigError';
   readonly provider: string;
   readonly option: string;
@@ -28,7 +28,8 @@ export class InvalidConfigError extends WorkerkitError {
     secret?: boolean;
     cause?: unknown;
   }) {
-    const shown = value === undefined ? 'no value' : secret ? 'a value (hidden: secret)' : JSON.stringify(value);
+    const shown =
+      value === undefined ? 'no value' : secret ? 'a value (hidden: secret)' : JSON.stringify(value);
     super({ message: `${provider}: invalid ${option}: got ${shown}, expected ${expected}`, cause });
     this.provider = provider;
     this.option = option;

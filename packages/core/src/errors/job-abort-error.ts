@@ -7,7 +7,7 @@ const symbol = markerSymbol('JobAbortError');
  * with this user-facing message instead of requeueing it.
  */
 export class JobAbortError extends WorkerkitError {
-  private readonly [symbol] = true;
+  protected readonly [symbol] = true;
   override readonly name = 'JobAbortError';
 
   constructor({ message, cause }: { message: string; cause?: unknown }) {

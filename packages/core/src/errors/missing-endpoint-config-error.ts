@@ -4,7 +4,7 @@ const symbol = markerSymbol('MissingEndpointConfigError');
 
 /** A provider that talks to a daemon was configured without its address. */
 export class MissingEndpointConfigError extends WorkerkitError {
-  private readonly [symbol] = true;
+  protected readonly [symbol] = true;
   override readonly name = 'MissingEndpointConfigError';
   readonly provider: string;
 

@@ -7,7 +7,7 @@ const symbol = markerSymbol('ProviderApiError');
  * `cause`; `retryable` says whether the same call may succeed later (throttling, capacity, 5xx).
  */
 export class ProviderApiError extends WorkerkitError {
-  private readonly [symbol] = true;
+  protected readonly [symbol] = true;
   override readonly name = 'ProviderApiError';
   readonly provider: string;
   readonly operation: string;

@@ -4,10 +4,13 @@ const symbol = markerSymbol('StaleVmError');
 
 /** The instance already held a build script: it was used before and must not run another job. */
 export class StaleVmError extends WorkerkitError {
-  private readonly [symbol] = true;
+  protected readonly [symbol] = true;
   override readonly name = 'StaleVmError';
 
-  constructor({ message = 'previous build artifacts found on stale vm', cause }: { message?: string; cause?: unknown } = {}) {
+  constructor({
+    message = 'previous build artifacts found on stale vm',
+    cause,
+  }: { message?: string; cause?: unknown } = {}) {
     super({ message, cause });
   }
 

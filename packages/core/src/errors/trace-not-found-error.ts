@@ -4,7 +4,7 @@ const symbol = markerSymbol('TraceNotFoundError');
 
 /** The job wrote no trace file; like a missing implementation, this is not a job failure. */
 export class TraceNotFoundError extends WorkerkitError {
-  private readonly [symbol] = true;
+  protected readonly [symbol] = true;
   override readonly name = 'TraceNotFoundError';
 
   constructor({ path, cause }: { path: string; cause?: unknown }) {

@@ -4,7 +4,7 @@ const symbol = markerSymbol('TraceNotImplementedError');
 
 /** The provider cannot fetch a build trace; callers treat trace download as best effort. */
 export class TraceNotImplementedError extends WorkerkitError {
-  private readonly [symbol] = true;
+  protected readonly [symbol] = true;
   override readonly name = 'TraceNotImplementedError';
 
   constructor({ provider }: { provider: string }) {

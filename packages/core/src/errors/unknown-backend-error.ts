@@ -4,7 +4,7 @@ const symbol = markerSymbol('UnknownBackendError');
 
 /** No provider is registered under the alias; the message names the package that would add it. */
 export class UnknownBackendError extends WorkerkitError {
-  private readonly [symbol] = true;
+  protected readonly [symbol] = true;
   override readonly name = 'UnknownBackendError';
   readonly alias: string;
   readonly packageName: string;

@@ -15,7 +15,7 @@ export function hasMarker(error: unknown, symbol: symbol): boolean {
  * `instanceof`: it still works when two copies of @workerkit/core are installed.
  */
 export class WorkerkitError extends Error {
-  private readonly [BASE_SYMBOL] = true;
+  protected readonly [BASE_SYMBOL] = true;
   override readonly name: string = 'WorkerkitError';
 
   constructor({ message, cause }: { message: string; cause?: unknown }) {

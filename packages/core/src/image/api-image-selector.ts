@@ -1,7 +1,7 @@
 import { JobAbortError } from '../errors/job-abort-error.js';
 import { ProviderApiError } from '../errors/provider-api-error.js';
 import { retryWithBackoff } from '../util/backoff.js';
-import type { ImageSelectParams, ImageSelector } from './image-selector.js';
+import type { ImageSelector, ImageSelectParams } from './image-selector.js';
 
 interface TagSet {
   tags: string[];
@@ -35,7 +35,9 @@ export class ApiImageSelector implements ImageSelector {
     const body = apiImageQueryLines(params).join('\n');
     const doFetch = this.#options.fetch ?? fetch;
     const url = new URL(this.#url);
-    const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded; boundary=NL' };
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/x-www-form-urlencoded; boundary=NL',
+    };
     if (url.username || url.password) {
       headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
       url.username = '';

@@ -1,11 +1,12 @@
 import type { ProviderConfig } from '../config/provider-config.js';
-import type { ImageSelectParams, ImageSelector } from './image-selector.js';
+import type { ImageSelector, ImageSelectParams } from './image-selector.js';
 
 /**
  * Chooses images from `IMAGE_*` config keys, in the Go worker's candidate order: the most
  * specific combination of osx_image, dist, group, language and os first, then
- * `IMAGE_DEFAULT`. `IMAGE_` is removed from the keys and the rest lower-cased, so
- * `IMAGE_DIST_XENIAL_PYTHON` answers `dist_xenial_python`.
+ * `IMAGE_DEFAULT`. The first `IMAGE_` is removed from the keys and the rest lower-cased, so
+ * `IMAGE_DIST_XENIAL_PYTHON` answers `dist_xenial_python`. (Go removed every `IMAGE_`, which
+ * made `IMAGE_OSX_IMAGE_<img>` keys unreachable; here they answer `osx_image_<img>`.)
  */
 export class EnvImageSelector implements ImageSelector {
   readonly #lookup: ReadonlyMap<string, string>;
@@ -14,7 +15,7 @@ export class EnvImageSelector implements ImageSelector {
     const lookup = new Map<string, string>();
     for (const key of config.keys()) {
       if (!key.includes('IMAGE_')) continue;
-      lookup.set(key.replaceAll('IMAGE_', '').toLowerCase(), config.get(key)!);
+      lookup.set(key.replace('IMAGE_', '').toLowerCase(), config.get(key)!);
     }
     this.#lookup = lookup;
   }

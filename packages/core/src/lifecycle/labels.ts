@@ -43,7 +43,7 @@ export function expiryFor(hardTimeoutMs: number | undefined, now = Date.now()): 
 export function readLifecycleLabels(
   labels: Readonly<Record<string, string | undefined>> | undefined,
 ): Omit<ManagedResource, 'kind' | 'id'> | undefined {
-  if (!labels || labels[LIFECYCLE_LABELS.managed] !== 'true') return undefined;
+  if (labels?.[LIFECYCLE_LABELS.managed] !== 'true') return undefined;
   const expires = Number(labels[LIFECYCLE_LABELS.expiresAt]);
   const job = labels[LIFECYCLE_LABELS.job];
   return {

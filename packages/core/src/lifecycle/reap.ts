@@ -27,7 +27,10 @@ export interface ReapDecision {
  * Deletes every resource of `provider` whose expiry has passed or whose owner is gone. Each
  * deletion is independent: one failure is reported and the rest go on.
  */
-export async function reap(provider: Pick<Provider, 'listManagedResources' | 'deleteManagedResource'>, options: ReapOptions = {}): Promise<ReapDecision[]> {
+export async function reap(
+  provider: Pick<Provider, 'listManagedResources' | 'deleteManagedResource'>,
+  options: ReapOptions = {},
+): Promise<ReapDecision[]> {
   const now = options.now ?? new Date();
   const isOwnerAlive = options.isOwnerAlive ?? localOwnerLiveness;
   const decisions: ReapDecision[] = [];

@@ -10,7 +10,12 @@ import {
 } from '@workerkit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RecordingSink } from './recording-sink.js';
-import { allBytesBuffer, conformanceScripts as scripts, largeOutputDigest } from './scripts.js';
+import {
+  allBytesBuffer,
+  type ConformanceJob,
+  conformanceJobs as jobs,
+  largeOutputDigest,
+} from './scripts.js';
 
 export interface ConformanceSuiteOptions {
   /** Shown in the describe block. */
@@ -31,6 +36,11 @@ export interface ConformanceSuiteOptions {
   abortStartDelaysMs?: number[];
   /** Whether `downloadTrace` returns what the script wrote to /tmp/build.trace (default: implemented or TraceNotImplementedError). */
   trace?: 'supported' | 'not-implemented';
+  /**
+   * Called before each job's start with what the job must produce. Only for providers that
+   * cannot run shell scripts (the fake), which replay it; real providers leave it out.
+   */
+  prepareJob?: (job: ConformanceJob) => void;
   /** Runs after the provider is closed (stop emulators and daemons here). */
   afterAll?: () => Promise<void> | void;
 }
@@ -66,10 +76,21 @@ export function providerConformanceSuite(options: ConformanceSuiteOptions): void
       expect(await provider.listManagedResources()).toEqual([]);
     };
 
-    async function runJob(script: string, sink = new RecordingSink()): Promise<{ result: RunResult; sink: RecordingSink }> {
-      const instance = await provider.start(attributes);
+    const start = (
+      job: ConformanceJob,
+      startOptions?: Parameters<Provider['start']>[1],
+    ): Promise<Instance> => {
+      options.prepareJob?.(job);
+      return provider.start(attributes, startOptions);
+    };
+
+    async function runJob(
+      job: ConformanceJob,
+      sink = new RecordingSink(),
+    ): Promise<{ result: RunResult; sink: RecordingSink }> {
+      const instance = await start(job);
       try {
-        await instance.uploadScript(script);
+        await instance.uploadScript(job.script);
         const result = await instance.runScript(sink);
         return { result, sink };
       } finally {
@@ -78,13 +99,13 @@ export function providerConformanceSuite(options: ConformanceSuiteOptions): void
     }
 
     it('starts, uploads, runs and stops an instance, leaving nothing behind', async () => {
-      const instance = await provider.start(attributes);
+      const instance = await start(jobs.hello);
       expect(typeof instance.id).toBe('string');
       expect(instance.id).not.toBe('');
       expect(typeof instance.imageName).toBe('string');
       expect(instance.startupDuration).toBeGreaterThanOrEqual(0);
       expect(await provider.listManagedResources()).not.toEqual([]);
-      await instance.uploadScript(scripts.hello);
+      await instance.uploadScript(jobs.hello.script);
       const sink = new RecordingSink();
       const result = await instance.runScript(sink);
       expect(result).toMatchObject({ completed: true, exitCode: 0, outputBytes: 6 });
@@ -94,42 +115,45 @@ export function providerConformanceSuite(options: ConformanceSuiteOptions): void
     });
 
     it.each([0, 1, 42])('returns exit code %i as a completed run', async (code) => {
-      const { result, sink } = await runJob(scripts.exitWith(code));
+      const { result, sink } = await runJob(jobs.exitWith(code));
       expect(result).toMatchObject({ completed: true, exitCode: code });
       expect(sink.text).toBe(`exiting with ${code}\n`);
     });
 
     it('finishes a script that prints nothing', async () => {
-      const { result, sink } = await runJob(scripts.silent);
+      const { result, sink } = await runJob(jobs.silent);
       expect(result).toMatchObject({ completed: true, exitCode: 0, outputBytes: 0 });
       expect(sink.bytes).toBe(0);
     });
 
     it('delivers stdout and stderr', async () => {
-      const { result, sink } = await runJob(scripts.stdoutAndStderr);
+      const { result, sink } = await runJob(jobs.stdoutAndStderr);
       expect(result.completed).toBe(true);
       expect(sink.text).toContain('to-stdout\n');
       expect(sink.text).toContain('to-stderr\n');
     });
 
     it('delivers binary output byte-exact', async () => {
-      const { result, sink } = await runJob(scripts.allBytes());
+      const { result, sink } = await runJob(jobs.allBytes());
       expect(result).toMatchObject({ completed: true, exitCode: 0, outputBytes: 256 });
       expect(sink.buffer.equals(allBytesBuffer())).toBe(true);
     });
 
     it(`streams ${largeBytes} bytes of output byte-exact`, async () => {
-      const { result, sink } = await runJob(scripts.largeOutput(largeBytes), new RecordingSink({ keepBytes: 4096 }));
+      const { result, sink } = await runJob(
+        jobs.largeOutput(largeBytes),
+        new RecordingSink({ keepBytes: 4096 }),
+      );
       expect(result).toMatchObject({ completed: true, exitCode: 0, outputBytes: largeBytes });
       expect(sink.bytes).toBe(largeBytes);
       expect(sink.digest()).toBe(largeOutputDigest(largeBytes));
     });
 
     it('rejects a second upload as a stale VM', async () => {
-      const instance = await provider.start(attributes);
+      const instance = await start(jobs.hello);
       try {
-        await instance.uploadScript(scripts.hello);
-        const second = await instance.uploadScript(scripts.hello).then(
+        await instance.uploadScript(jobs.hello.script);
+        const second = await instance.uploadScript(jobs.hello.script).then(
           () => undefined,
           (error: unknown) => error,
         );
@@ -143,7 +167,7 @@ export function providerConformanceSuite(options: ConformanceSuiteOptions): void
     it('rejects a start whose signal is already aborted, creating nothing', async () => {
       const controller = new AbortController();
       controller.abort(new Error('cancelled before start'));
-      await expect(provider.start(attributes, { signal: controller.signal })).rejects.toThrow();
+      await expect(start(jobs.hello, { signal: controller.signal })).rejects.toThrow();
       await expectNoResources();
     });
 
@@ -153,7 +177,7 @@ export function providerConformanceSuite(options: ConformanceSuiteOptions): void
         const timer = setTimeout(() => controller.abort(new Error('cancelled during start')), delay);
         let instance: Instance | undefined;
         try {
-          instance = await provider.start(attributes, { signal: controller.signal });
+          instance = await start(jobs.hello, { signal: controller.signal });
         } catch (error) {
           // Rejected: it must have cleaned up after itself.
           expect(error).toBeDefined();
@@ -167,9 +191,9 @@ export function providerConformanceSuite(options: ConformanceSuiteOptions): void
     }
 
     it('cancels a run promptly on abort and reports it incomplete', async () => {
-      const instance = await provider.start(attributes);
+      const instance = await start(jobs.sleeper);
       try {
-        await instance.uploadScript(scripts.sleeper);
+        await instance.uploadScript(jobs.sleeper.script);
         const sink = new RecordingSink();
         const controller = new AbortController();
         const running = instance.runScript(sink, { signal: controller.signal });
@@ -187,9 +211,9 @@ export function providerConformanceSuite(options: ConformanceSuiteOptions): void
     });
 
     it('cuts a run off at its hard timeout and reports it incomplete', async () => {
-      const instance = await provider.start(attributes);
+      const instance = await start(jobs.sleeper);
       try {
-        await instance.uploadScript(scripts.sleeper);
+        await instance.uploadScript(jobs.sleeper.script);
         const sink = new RecordingSink();
         const started = Date.now();
         const result = await instance.runScript(sink, { hardTimeoutMs: 1500 });
@@ -202,16 +226,16 @@ export function providerConformanceSuite(options: ConformanceSuiteOptions): void
     });
 
     it('leaves nothing behind after a failed upload and stop', async () => {
-      const instance = await provider.start(attributes);
+      const instance = await start(jobs.hello);
       const controller = new AbortController();
       controller.abort(new Error('upload cancelled'));
-      await expect(instance.uploadScript(scripts.hello, { signal: controller.signal })).rejects.toThrow();
+      await expect(instance.uploadScript(jobs.hello.script, { signal: controller.signal })).rejects.toThrow();
       await instance.stop();
       await expectNoResources();
     });
 
     it('can be stopped twice', async () => {
-      const instance = await provider.start(attributes);
+      const instance = await start(jobs.silent);
       await instance.stop();
       await instance.stop();
       await expectNoResources();
@@ -219,7 +243,7 @@ export function providerConformanceSuite(options: ConformanceSuiteOptions): void
 
     it('reports well-formed progress entries', async () => {
       const entries: ProgressEntry[] = [];
-      const instance = await provider.start(attributes, { progress: { progress: (entry) => entries.push(entry) } });
+      const instance = await start(jobs.silent, { progress: { progress: (entry) => entries.push(entry) } });
       await instance.stop();
       if (provider.supportsProgress) expect(entries.length).toBeGreaterThan(0);
       else expect(entries).toEqual([]);
@@ -234,17 +258,17 @@ export function providerConformanceSuite(options: ConformanceSuiteOptions): void
 
     it('stops the instance at the end of an `await using` block', async () => {
       {
-        await using instance = await provider.start(attributes);
-        await instance.uploadScript(scripts.hello);
+        await using instance = await start(jobs.hello);
+        await instance.uploadScript(jobs.hello.script);
         expect(await provider.listManagedResources()).not.toEqual([]);
       }
       await expectNoResources();
     });
 
     it('downloads the build trace or says it cannot', async () => {
-      const instance = await provider.start(attributes);
+      const instance = await start(jobs.writesTrace);
       try {
-        await instance.uploadScript(scripts.writesTrace);
+        await instance.uploadScript(jobs.writesTrace.script);
         await instance.runScript(new RecordingSink());
         const trace = await instance.downloadTrace().then(
           (bytes) => ({ bytes }),
@@ -253,7 +277,7 @@ export function providerConformanceSuite(options: ConformanceSuiteOptions): void
         if (options.trace === 'not-implemented') {
           expect(TraceNotImplementedError.isInstance((trace as { error: unknown }).error)).toBe(true);
         } else if ('bytes' in trace) {
-          expect(Buffer.from(trace.bytes).toString()).toBe('trace-line\n');
+          expect(Buffer.from(trace.bytes).toString()).toBe(jobs.writesTrace.trace);
         } else {
           expect(
             TraceNotImplementedError.isInstance(trace.error) || TraceNotFoundError.isInstance(trace.error),

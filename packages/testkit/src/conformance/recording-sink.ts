@@ -13,7 +13,10 @@ export class RecordingSink extends Writable {
   readonly #keepBytes: number;
   readonly #waiters: { text: string; resolve: () => void }[] = [];
 
-  constructor({ keepBytes = 1 << 20, highWaterMark = 64 * 1024 }: { keepBytes?: number; highWaterMark?: number } = {}) {
+  constructor({
+    keepBytes = 1 << 20,
+    highWaterMark = 64 * 1024,
+  }: { keepBytes?: number; highWaterMark?: number } = {}) {
     super({ highWaterMark });
     this.#keepBytes = keepBytes;
   }
@@ -46,7 +49,15 @@ export class RecordingSink extends Writable {
   waitFor(text: string, timeoutMs = 20_000): Promise<void> {
     if (this.text.includes(text)) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`output never contained ${JSON.stringify(text)}; got ${JSON.stringify(this.text.slice(0, 500))}`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `output never contained ${JSON.stringify(text)}; got ${JSON.stringify(this.text.slice(0, 500))}`,
+            ),
+          ),
+        timeoutMs,
+      );
       this.#waiters.push({
         text,
         resolve: () => {

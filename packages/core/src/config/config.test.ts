@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
+import { defineOptions, option } from './define-options.js';
+import { optionTypes } from './option-types.js';
+import { ProviderConfig } from './provider-config.js';
+
+describe('ProviderConfig', () => {
+  it('reads WORKERKIT_<ALIAS>_, then TRAVIS_WORKER_<ALIAS>_, then <ALIAS>_ keys', () => {
+    const config = ProviderConfig.fromEnv('docker', {
+      DOCKER_ENDPOINT: 'bare',
+      TRAVIS_WORKER_DOCKER_ENDPOINT: 'travis',
+      WORKERKIT_DOCKER_ENDPOINT: 'workerkit',
+      DOCKER_CMD: '/sbin/init',
+      TRAVIS_WORKER_DOCKER_MEMORY: '4G',
+      GCE_PROJECT_ID: 'other provider',
+    });
+    expect(config.keys()).toEqual(['CMD', 'ENDPOINT', 'MEMORY']);
+    expect(config.get('endpoint')).toBe('workerkit');
+    expect(config.get('CMD')).toBe('/sbin/init');
+  });
+
+  it('keeps values as given (no URL unescaping of whole values, unlike Go)', () => {
+    expect(ProviderConfig.fromMap({ ACCOUNT_JSON: '{"a":"b+c%20"}' }).get('ACCOUNT_JSON')).toBe(
+      '{"a":"b+c%20"}',
+    );
+  });
+
+  it('merges with the other side winning and never prints values', () => {
+    const config = ProviderConfig.fromMap({ A: '1', SECRET: 's3cr3t' }).merge({ A: '2' });
+    expect(config.get('A')).toBe('2');
+    expect(String(config)).toBe('ProviderConfig(A, SECRET)');
+    expect(JSON.stringify({ config })).not.toContain('s3cr3t');
+  });
+});
+
+describe('defineOptions', () => {
+  const options = defineOptions('demo', {
+    ENDPOINT: option(optionTypes.string(), {
+      description: 'address of the daemon',
+      required: true,
+      aliases: ['HOST'],
+    }),
+    INTERVAL: option(optionTypes.duration(), { description: 'time between checks', default: '500ms' }),
+    COUNT: option(optionTypes.int({ min: 0 }), { description: 'how many' }),
+    MODE: option(optionTypes.oneOf(['env', 'api']), { description: 'selector type', default: 'env' }),
+    TOKEN: option(optionTypes.string(), { description: 'api token', secret: true }),
+    LIMIT: option(optionTypes.int({ min: 1 }), { description: 'limit', secret: true }),
+    MAP: option(optionTypes.map(), { description: 'tmpfs map', default: '/run:rw' }),
+    FLAG: option(optionTypes.bool(), { description: 'a flag', default: 'false' }),
+  });
+
+  it('parses values, applies defaults and accepts aliases', () => {
+    const parsed = options.parse(
+      ProviderConfig.fromMap({ HOST: 'unix:///d.sock', COUNT: '3', FLAG: 'fafafaf' }),
+    );
+    expect(parsed).toEqual({
+      ENDPOINT: 'unix:///d.sock',
+      INTERVAL: 500,
+      COUNT: 3,
+      MODE: 'env',
+      TOKEN: undefined,
+      LIMIT: undefined,
+      MAP: { '/run': 'rw' },
+      FLAG: true,
+    });
+  });
+
+  it('names the provider, option, value and expectation for a bad value', () => {
+    const bad = (map: Record<string, string>) => () =>
+      options.parse(ProviderConfig.fromMap({ ENDPOINT: 'x', ...map }));
+    expect(bad({ INTERVAL: 'soon' })).toThrow(
+      'demo: invalid INTERVAL: got "soon", expected a duration such as "500ms", "3s" or "1m30s"',
+    );
+    expect(bad({ MODE: 'redis' })).toThrow('demo: invalid MODE: got "redis", expected one of "env", "api"');
+    expect(bad({ COUNT: '-1' })).toThrow('demo: invalid COUNT: got "-1", expected an integer from 0');
+    expect(bad({ COUNT: '-1' })).toThrow(InvalidConfigError);
+  });
+
+  it('says which option is missing', () => {
+    expect(() => options.parse(ProviderConfig.fromMap({}))).toThrow(
+      'demo: invalid ENDPOINT: got no value, expected a string (required: address of the daemon)',
+    );
+  });
+
+  it('never shows a secret value', () => {
+    let message = '';
+    try {
+      options.parse(ProviderConfig.fromMap({ ENDPOINT: 'x', LIMIT: 'hunter2' }));
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe('demo: invalid LIMIT: got a value (hidden: secret), expected an integer from 1');
+  });
+
+  it('renders the help map as the Go worker did', () => {
+    expect(options.help()).toMatchObject({
+      'ENDPOINT / HOST': '[REQUIRED] address of the daemon',
+      INTERVAL: 'time between checks (default "500ms")',
+      COUNT: 'how many',
+    });
+    expect(options.envNames('COUNT')).toEqual([
+      'WORKERKIT_DEMO_COUNT',
+      'TRAVIS_WORKER_DEMO_COUNT',
+      'DEMO_COUNT',
+    ]);
+  });
+});

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { asBool } from './as-bool.js';
+import { backoffDelay, retryWithBackoff } from './backoff.js';
+import { formatDuration, parseDuration } from './duration.js';
+import { str2map } from './str2map.js';
+
+describe('asBool (Go semantics)', () => {
+  it.each(['0', 'no', 'off', 'false', '', 'FALSE', 'No', ' off '])('%j is false', (value) => {
+    expect(asBool(value)).toBe(false);
+  });
+  it.each(['1', 'yes', 'on', 'true', 'fafafaf', 'TRUE'])('%j is true', (value) => {
+    expect(asBool(value)).toBe(true);
+  });
+  it('treats undefined as false', () => expect(asBool(undefined)).toBe(false));
+});
+
+describe('str2map', () => {
+  it('splits on spaces and commas and unescapes values', () => {
+    expect(str2map('foo:bar,bang:baz Hello:World, extra space:justbecause sep:this%2Cthat')).toEqual({
+      foo: 'bar',
+      bang: 'baz',
+      Hello: 'World',
+      extra: '',
+      space: 'justbecause',
+      sep: 'this,that',
+    });
+  });
+  it('keeps commas in values when only spaces separate', () => {
+    expect(str2map('/run:rw,nosuid,size=65536k /tmp:rw', ' ')).toEqual({
+      '/run': 'rw,nosuid,size=65536k',
+      '/tmp': 'rw',
+    });
+  });
+  it('returns an empty map for empty input', () => expect(str2map('')).toEqual({}));
+});
+
+describe('parseDuration / formatDuration', () => {
+  it.each([
+    ['500ms', 500],
+    ['3s', 3000],
+    ['1m30s', 90_000],
+    ['1h2m3.5s', 3_723_500],
+    ['0', 0],
+    ['1.5s', 1500],
+    ['250us', 0.25],
+  ])('parses %s', (input, ms) => expect(parseDuration(input)).toBe(ms));
+  it.each(['', '5', 'abc', '1x', 's', '1s2'])('rejects %j', (input) =>
+    expect(parseDuration(input)).toBeUndefined(),
+  );
+  it.each([
+    [0, '0s'],
+    [250, '250ms'],
+    [1500, '1.5s'],
+    [90_000, '1m30s'],
+    [3_723_500, '1h2m3.5s'],
+  ])('formats %d ms as %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
+});
+
+describe('backoff', () => {
+  it('grows by the factor up to the maximum, jittered around it', () => {
+    const options = { initialMs: 100, maxMs: 1000, jitter: 0.5 };
+    expect(backoffDelay(1, options, () => 0.5)).toBe(100);
+    expect(backoffDelay(3, options, () => 0.5)).toBe(400);
+    expect(backoffDelay(10, options, () => 0.5)).toBe(1000);
+    expect(backoffDelay(10, options, () => 0)).toBe(500);
+    expect(backoffDelay(10, options, () => 1)).toBe(1500);
+  });
+
+  it('retries retryable errors and stops at the first other one', async () => {
+    let calls = 0;
+    const result = await retryWithBackoff(
+      async () => {
+        calls++;
+        if (calls < 3) throw new Error('throttled');
+        return 'ok';
+      },
+      () => true,
+      { initialMs: 1, maxMs: 2 },
+    );
+    expect([result, calls]).toEqual(['ok', 3]);
+    await expect(
+      retryWithBackoff(
+        async () => {
+          throw new Error('fatal');
+        },
+        () => false,
+        { initialMs: 1, maxMs: 2 },
+      ),
+    ).rejects.toThrow('fatal');
+  });
+
+  it('gives up once the next wait would pass maxElapsedMs', async () => {
+    let calls = 0;
+    const failing = retryWithBackoff(
+      async () => {
+        calls++;
+        throw new Error(`attempt ${calls}`);
+      },
+      () => true,
+      { initialMs: 20, maxMs: 20, jitter: 0, maxElapsedMs: 50 },
+    );
+    await expect(failing).rejects.toThrow('attempt 3');
+  });
+
+  it('rejects with the abort reason while waiting', async () => {
+    const controller = new AbortController();
+    const pending = retryWithBackoff(
+      async () => {
+        throw new Error('busy');
+      },
+      () => true,
+      { initialMs: 10_000, maxMs: 10_000, signal: controller.signal },
+    );
+    controller.abort(new Error('stop now'));
+    await expect(pending).rejects.toThrow('stop now');
+  });
+});

@@ -58,7 +58,8 @@ export class FakeInstance implements Instance {
   async runScript(output: OutputSink, options: RunOptions = {}): Promise<RunResult> {
     this.#record({ method: 'runScript', instanceId: this.id });
     this.#assertRunning();
-    if (!this.#uploaded) throw new WorkerkitError({ message: 'fake: no script uploaded; call uploadScript first' });
+    if (!this.#uploaded)
+      throw new WorkerkitError({ message: 'fake: no script uploaded; call uploadScript first' });
     const meter = new OutputMeter(output);
     if (this.#options.ERROR === 'true') {
       return {
@@ -80,7 +81,13 @@ export class FakeInstance implements Instance {
       deadline.signal.throwIfAborted();
     } catch (error) {
       if (!deadline.signal.aborted) {
-        return { completed: false, reason: 'output-failed', message: String(error), outputBytes: meter.bytes, cause: error };
+        return {
+          completed: false,
+          reason: 'output-failed',
+          message: String(error),
+          outputBytes: meter.bytes,
+          cause: error,
+        };
       }
       const reason = abortedByTimeout(deadline.signal) ? 'hard-timeout' : 'cancelled';
       return { completed: false, reason, message: `fake: run ${reason}`, outputBytes: meter.bytes };
@@ -95,7 +102,11 @@ export class FakeInstance implements Instance {
         outputBytes: meter.bytes,
       };
     }
-    return { completed: true, exitCode: this.#job.exitCode ?? this.#options.EXIT_CODE, outputBytes: meter.bytes };
+    return {
+      completed: true,
+      exitCode: this.#job.exitCode ?? this.#options.EXIT_CODE,
+      outputBytes: meter.bytes,
+    };
   }
 
   async downloadTrace(): Promise<Uint8Array> {

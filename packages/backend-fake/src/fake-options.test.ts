@@ -1,4 +1,9 @@
-import { InvalidConfigError, type ProgressEntry, StaleVmError, TraceNotImplementedError } from '@workerkit/core';
+import {
+  InvalidConfigError,
+  type ProgressEntry,
+  StaleVmError,
+  TraceNotImplementedError,
+} from '@workerkit/core';
 import { RecordingSink } from '@workerkit/testkit';
 import { describe, expect, it } from 'vitest';
 import { createFakeProvider } from './fake-provider.js';
@@ -23,7 +28,10 @@ describe('fake backend: the Go options', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
     const started = Date.now();
-    const { result, sink } = await runOnce({ RUN_SLEEP: '1m', LOG_OUTPUT: 'late' }, { signal: controller.signal });
+    const { result, sink } = await runOnce(
+      { RUN_SLEEP: '1m', LOG_OUTPUT: 'late' },
+      { signal: controller.signal },
+    );
     expect(Date.now() - started).toBeLessThan(2000);
     expect(result).toMatchObject({ completed: false, reason: 'cancelled', outputBytes: 0 });
     expect(sink.text).toBe('');
@@ -70,7 +78,9 @@ describe('fake backend: scripted faults and recorded calls', () => {
     const provider = createFakeProvider().enqueue({ startError: new Error('capacity') });
     await expect(provider.start({ jobId: '1' })).rejects.toThrow('capacity');
     expect(await provider.listManagedResources()).toEqual([]);
-    expect(provider.calls).toEqual([{ method: 'start', attributes: { jobId: '1' }, error: 'Error: capacity' }]);
+    expect(provider.calls).toEqual([
+      { method: 'start', attributes: { jobId: '1' }, error: 'Error: capacity' },
+    ]);
   });
 
   it('fails an upload with the scripted error, and a second upload is stale', async () => {
@@ -97,7 +107,10 @@ describe('fake backend: scripted faults and recorded calls', () => {
   it('reports scripted progress entries before its own', async () => {
     const entries: ProgressEntry[] = [];
     const provider = createFakeProvider().enqueue({ progress: [{ message: 'booting', continues: true }] });
-    await using _instance = await provider.start({}, { progress: { progress: (entry) => entries.push(entry) } });
+    await using _instance = await provider.start(
+      {},
+      { progress: { progress: (entry) => entries.push(entry) } },
+    );
     expect(entries).toEqual([
       { message: 'booting', continues: true },
       { message: 'started fake instance fake-1', state: 'success' },
@@ -111,7 +124,13 @@ describe('fake backend: scripted faults and recorded calls', () => {
     await instance.uploadScript('echo hi');
     await instance.runScript(new RecordingSink());
     await instance.stop();
-    expect(provider.calls.map((call) => call.method)).toEqual(['setup', 'start', 'uploadScript', 'runScript', 'stop']);
+    expect(provider.calls.map((call) => call.method)).toEqual([
+      'setup',
+      'start',
+      'uploadScript',
+      'runScript',
+      'stop',
+    ]);
     expect(provider.calls[2]).toEqual({ method: 'uploadScript', instanceId: 'fake-1', script: 'echo hi' });
   });
 });

@@ -5,9 +5,9 @@ import {
   type ProviderConfig,
   type ProviderContext,
   providerContext,
-  sleep,
   type StartAttributes,
   type StartOptions,
+  sleep,
   toProviderConfig,
   WorkerkitError,
 } from '@workerkit/core';

@@ -1,11 +1,11 @@
 import { registerBackend } from '@workerkit/core';
-import { FakeProvider } from './fake-provider.js';
 import { fakeOptions } from './fake-options.js';
+import { FakeProvider } from './fake-provider.js';
 
 export { FakeInstance } from './fake-instance.js';
 export type { FakeCall, FakeJob } from './fake-job.js';
-export { fakeOptions } from './fake-options.js';
 export type { FakeOptions } from './fake-options.js';
+export { fakeOptions } from './fake-options.js';
 export { createFakeProvider, FakeProvider } from './fake-provider.js';
 
 registerBackend({

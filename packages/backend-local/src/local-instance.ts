@@ -16,7 +16,7 @@ import {
   WorkerkitError,
   withHardTimeout,
 } from '@workerkit/core';
-import { deleteWorkdir, killGroup, recordPid } from './local-workdir.js';
+import { forgetPid, killGroup, recordPid, removeWorkdir, SCRIPT_NAME } from './local-workdir.js';
 
 export interface LocalInstanceSettings {
   dir: string;
@@ -48,7 +48,7 @@ export class LocalInstance implements Instance {
   async uploadScript(script: string | Uint8Array, { signal }: SignalOptions = {}): Promise<void> {
     signal?.throwIfAborted();
     this.#assertNotStopped();
-    const path = join(this.#settings.dir, 'build.sh');
+    const path = join(this.#settings.dir, SCRIPT_NAME);
     try {
       // 'wx' fails if the file exists: a second upload means this directory was used before.
       await writeFile(path, script, { flag: 'wx', mode: 0o755, ...(signal ? { signal } : {}) });
@@ -97,12 +97,14 @@ export class LocalInstance implements Instance {
     // Consume the pipes before anything awaits: Node discards the output of a child that exits
     // while its stdout is still unused.
     let outputError: unknown;
-    const pumping = Promise.all([meter.pump(child.stdout!), meter.pump(child.stderr!)]).catch((error: unknown) => {
-      outputError = error;
-      child.stdout!.destroy();
-      child.stderr!.destroy();
-      terminate('output-failed');
-    });
+    const pumping = Promise.all([meter.pump(child.stdout!), meter.pump(child.stderr!)]).catch(
+      (error: unknown) => {
+        outputError = error;
+        child.stdout!.destroy();
+        child.stderr!.destroy();
+        terminate('output-failed');
+      },
+    );
 
     const deadline = withHardTimeout(options.signal, options.hardTimeoutMs ?? this.#settings.hardTimeoutMs);
     const onAbort = () => terminate(abortedByTimeout(deadline.signal) ? 'hard-timeout' : 'cancelled');
@@ -118,7 +120,7 @@ export class LocalInstance implements Instance {
     clearTimeout(killTimer);
     deadline.signal.removeEventListener('abort', onAbort);
     deadline.dispose();
-    await recordPid(this.#settings.dir, undefined);
+    if (pid !== undefined) await forgetPid(this.#settings.dir, pid);
 
     const outputBytes = meter.bytes;
     if ('error' in exit) {
@@ -158,7 +160,7 @@ export class LocalInstance implements Instance {
       killGroup(running.child.pid, 'SIGKILL');
       await running.done.catch(() => undefined);
     }
-    await deleteWorkdir(this.#settings.dir);
+    await removeWorkdir(this.#settings.dir);
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -17,7 +17,13 @@ import {
 } from '@workerkit/core';
 import { LocalInstance } from './local-instance.js';
 import { type LocalOptions, localOptions } from './local-options.js';
-import { createWorkdir, deleteWorkdir, listWorkdirs, WORKDIR_PREFIX } from './local-workdir.js';
+import {
+  createWorkdir,
+  deleteWorkdir,
+  listWorkdirs,
+  removeWorkdir,
+  WORKDIR_PREFIX,
+} from './local-workdir.js';
 
 /** Runs each job's script with bash in its own temp directory on this machine. */
 export class LocalProvider implements Provider {
@@ -47,7 +53,7 @@ export class LocalProvider implements Provider {
       expiresAt: expiryFor(attributes.hardTimeout),
     });
     if (signal?.aborted) {
-      await deleteWorkdir(dir);
+      await removeWorkdir(dir);
       throw signal.reason;
     }
     return new LocalInstance({

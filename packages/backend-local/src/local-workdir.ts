@@ -1,36 +1,70 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LifecycleInfo, ManagedResource } from '@workerkit/core';
-import { lifecycleLabels, readLifecycleLabels } from '@workerkit/core';
+import { LIFECYCLE_LABELS, lifecycleLabels, readLifecycleLabels } from '@workerkit/core';
 
-/** Every instance directory starts with this, so `gc` can tell ours from anything else. */
-export const WORKDIR_PREFIX = 'workerkit-local-';
-const METADATA_FILE = '.workerkit.json';
+/**
+ * An instance is a directory whose *name* carries its lifecycle labels:
+ * `workerkit-local.<expires-at>.<owner>.<job>.<random>`. Creating it is one atomic mkdir, so a
+ * worker killed at any moment never leaves a directory that `gc` cannot recognise.
+ */
+export const WORKDIR_PREFIX = 'workerkit-local.';
+/** The build script's file name inside an instance directory. */
+export const SCRIPT_NAME = 'build.sh';
+/** A running script's process group is recorded as an empty marker file named after its pid. */
+const PID_MARKER = '.pid-';
 
-interface WorkdirMetadata {
-  labels: Record<string, string>;
-  /** The process group of a running script, so a later `gc` can kill what a crash left. */
-  pid?: number;
-}
-
-/** Creates an instance directory labelled with its owner, job and expiry. */
 export async function createWorkdir(baseDir: string, lifecycle: LifecycleInfo): Promise<string> {
-  await mkdir(baseDir, { recursive: true });
-  const dir = await mkdtemp(join(baseDir, WORKDIR_PREFIX));
-  await writeMetadata(dir, { labels: lifecycleLabels(lifecycle) });
-  return dir;
+  const labels = lifecycleLabels(lifecycle);
+  const stem = [
+    labels[LIFECYCLE_LABELS.expiresAt],
+    labels[LIFECYCLE_LABELS.owner],
+    labels[LIFECYCLE_LABELS.job],
+  ].join('.');
+  for (;;) {
+    const dir = join(baseDir, `${WORKDIR_PREFIX}${stem}.${randomBytes(4).toString('hex')}`);
+    try {
+      await mkdir(dir, { mode: 0o700 });
+      return dir;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // The base directory is created on demand, not checked before every start.
+      if (code === 'ENOENT') await mkdir(baseDir, { recursive: true });
+      else if (code !== 'EEXIST') throw error;
+    }
+  }
 }
 
-export async function recordPid(dir: string, pid: number | undefined): Promise<void> {
-  const metadata = await readMetadata(dir);
-  if (metadata)
-    await writeMetadata(dir, pid === undefined ? { labels: metadata.labels } : { ...metadata, pid });
+export function recordPid(dir: string, pid: number): Promise<void> {
+  return writeFile(join(dir, `${PID_MARKER}${pid}`), '');
 }
 
-/** Kills the directory's recorded process group, if any, and removes the directory. */
+export async function forgetPid(dir: string, pid: number): Promise<void> {
+  await unlink(join(dir, `${PID_MARKER}${pid}`)).catch(() => undefined);
+}
+
+/** Removes an instance directory whose script is known not to run. */
+export async function removeWorkdir(dir: string): Promise<void> {
+  // Most jobs leave only build.sh: two syscalls instead of a recursive walk.
+  await unlink(join(dir, SCRIPT_NAME)).catch(() => undefined);
+  try {
+    await rmdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Kills the directory's recorded process groups, if any, and removes the directory (for gc). */
 export async function deleteWorkdir(dir: string): Promise<void> {
-  const metadata = await readMetadata(dir);
-  if (metadata?.pid !== undefined) killGroup(metadata.pid, 'SIGKILL');
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  for (const entry of entries) {
+    const pid = Number(entry.slice(PID_MARKER.length));
+    if (entry.startsWith(PID_MARKER) && Number.isInteger(pid) && pid > 0) killGroup(pid, 'SIGKILL');
+  }
   await rm(dir, { recursive: true, force: true });
 }
 
@@ -43,12 +77,24 @@ export async function listWorkdirs(baseDir: string): Promise<ManagedResource[]> 
     throw error;
   }
   const resources: ManagedResource[] = [];
-  for (const entry of entries.filter((name) => name.startsWith(WORKDIR_PREFIX)).sort()) {
-    const dir = join(baseDir, entry);
-    const lifecycle = readLifecycleLabels((await readMetadata(dir))?.labels);
-    if (lifecycle) resources.push({ kind: 'directory', id: dir, ...lifecycle });
+  for (const entry of entries.sort()) {
+    const lifecycle = parseWorkdirName(entry);
+    if (lifecycle) resources.push({ kind: 'directory', id: join(baseDir, entry), ...lifecycle });
   }
   return resources;
+}
+
+function parseWorkdirName(name: string): Omit<ManagedResource, 'kind' | 'id'> | undefined {
+  if (!name.startsWith(WORKDIR_PREFIX)) return undefined;
+  const parts = name.slice(WORKDIR_PREFIX.length).split('.');
+  if (parts.length !== 4) return undefined;
+  const [expiresAt, owner, job] = parts as [string, string, string, string];
+  return readLifecycleLabels({
+    [LIFECYCLE_LABELS.managed]: 'true',
+    [LIFECYCLE_LABELS.expiresAt]: expiresAt,
+    [LIFECYCLE_LABELS.owner]: owner,
+    [LIFECYCLE_LABELS.job]: job,
+  });
 }
 
 /** Signals a whole process group; a group that is already gone is not an error. */
@@ -58,16 +104,4 @@ export function killGroup(pid: number, signal: NodeJS.Signals): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
   }
-}
-
-async function readMetadata(dir: string): Promise<WorkdirMetadata | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, METADATA_FILE), 'utf8')) as WorkdirMetadata;
-  } catch {
-    return undefined;
-  }
-}
-
-async function writeMetadata(dir: string, metadata: WorkdirMetadata): Promise<void> {
-  await writeFile(join(dir, METADATA_FILE), `${JSON.stringify(metadata)}\n`);
 }

@@ -40,7 +40,9 @@ export function installLoopbackGuard(): void {
   net.Socket.prototype.connect = function guardedConnect(this: net.Socket, ...args: unknown[]) {
     const host = targetHost(args);
     if (host !== undefined && !isLoopbackAddress(host)) {
-      throw new NonLoopbackConnectionError(`test tried to connect to ${host}: tests may only reach 127.0.0.0/8`);
+      throw new NonLoopbackConnectionError(
+        `test tried to connect to ${host}: tests may only reach 127.0.0.0/8`,
+      );
     }
     return (connect as (...a: unknown[]) => net.Socket).apply(this, args);
   } as typeof connect;

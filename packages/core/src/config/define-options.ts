@@ -36,6 +36,8 @@ export interface OptionsDefinition<S extends Record<string, OptionSpec<unknown>>
   help(): Record<string, string>;
   /** The environment variable names for a key. */
   envNames(key: keyof S & string): string[];
+  /** A Markdown table of the options for READMEs (kept in sync by `scripts/update-readme-tables.mjs`). */
+  markdownTable(): string;
 }
 
 export function option<T, const O extends Omit<OptionSpec<T>, 'type'>>(
@@ -98,6 +100,29 @@ export function defineOptions<const S extends Record<string, OptionSpec<unknown>
     },
     envNames(key) {
       return [`WORKERKIT_${envName}_${key}`, `TRAVIS_WORKER_${envName}_${key}`, `${envName}_${key}`];
+    },
+    markdownTable() {
+      const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+      const rows = Object.entries(specs).map(([key, spec]) => {
+        const names = [key, ...(spec.aliases ?? [])].map((name) => `\`${name}\``).join(' / ');
+        const fallback =
+          spec.default === undefined ? (spec.required ? '**required**' : '') : `\`${spec.default}\``;
+        const notes = [
+          spec.description.replace(/\.?$/, '.'),
+          `Expects ${spec.type.expected}.`,
+          spec.secret ? 'Secret: never printed.' : '',
+        ]
+          .filter(Boolean)
+          .join(' ');
+        return `| ${names} | ${cell(fallback)} | ${cell(notes)} |`;
+      });
+      return [
+        `Set with \`--config KEY=VALUE\` or the environment: \`WORKERKIT_${envName}_<KEY>\` (also \`TRAVIS_WORKER_${envName}_<KEY>\`, \`${envName}_<KEY>\`).`,
+        '',
+        '| option | default | description |',
+        '| --- | --- | --- |',
+        ...rows,
+      ].join('\n');
     },
   };
 }

@@ -1,0 +1,161 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RecordingSink } from '@workerkit/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EXIT_CODES } from './exit-codes.js';
+
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'workerkit-cli-test-'));
+const scriptsDir = join(work, 'scripts');
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function script(name: string, body: string): string {
+  const path = join(work, name);
+  writeFileSync(path, body);
+  return path;
+}
+
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function start(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; stdout: RecordingSink; stderr: RecordingSink; done: Promise<Outcome> } {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: work,
+    env: { PATH: process.env.PATH, WORKERKIT_LOCAL_SCRIPTS_DIR: scriptsDir, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const stdout = new RecordingSink();
+  const stderr = new RecordingSink();
+  child.stdout!.pipe(stdout);
+  child.stderr!.pipe(stderr);
+  const done = new Promise<Outcome>((resolve) =>
+    child.once('close', (code) => resolve({ code, stdout: stdout.text, stderr: stderr.text })),
+  );
+  return { child, stdout, stderr, done };
+}
+
+const run = (args: string[], env?: Record<string, string>) => start(args, env).done;
+const leftovers = () => (existsSync(scriptsDir) ? readdirSync(scriptsDir) : []);
+
+describe('workerkit run', () => {
+  it.each([0, 1, 42])('exits with the script exit code %i and streams its output', async (code) => {
+    const outcome = await run(['run', script(`exit-${code}.sh`, `echo out\necho err >&2\nexit ${code}\n`)]);
+    expect(outcome.code).toBe(code);
+    expect(outcome.stdout).toBe('out\nerr\n');
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('reads the script from stdin with -', async () => {
+    const { child, done } = start(['run', '-']);
+    child.stdin!.end('echo from-stdin\n');
+    expect(await done).toMatchObject({ code: 0, stdout: 'from-stdin\n' });
+  });
+
+  it('exits 75 (requeue) when the run is incomplete', async () => {
+    const outcome = await run(['run', '--timeout', '300ms', script('slow.sh', 'sleep 30\n')]);
+    expect(outcome.code).toBe(EXIT_CODES.incomplete);
+    expect(outcome.stderr).toContain('run incomplete (hard-timeout)');
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('exits 75 when the backend fails the job, and takes backend options from --config and env', async () => {
+    const outcome = await run(['run', '-b', 'fake', '-c', 'LOG_OUTPUT=hi', script('any.sh', 'true\n')], {
+      WORKERKIT_FAKE_ERROR: 'true',
+    });
+    expect(outcome.code).toBe(EXIT_CODES.incomplete);
+    expect(outcome.stderr).toContain('fake provider is configured to error all jobs');
+    const passing = await run([
+      'run',
+      '-b',
+      'fake',
+      '-c',
+      'LOG_OUTPUT=hi',
+      '-c',
+      'EXIT_CODE=3',
+      script('any.sh', 'true\n'),
+    ]);
+    expect(passing).toMatchObject({ code: 3, stdout: 'hi' });
+  });
+
+  it('exits 78 for a bad option, naming it', async () => {
+    const outcome = await run(['run', '-b', 'fake', '-c', 'RUN_SLEEP=later', script('any.sh', 'true\n')]);
+    expect(outcome.code).toBe(EXIT_CODES.config);
+    expect(outcome.stderr).toContain('fake: invalid RUN_SLEEP: got "later"');
+  });
+
+  it('exits 78 for a backend that is not installed, naming the package', async () => {
+    const outcome = await run(['run', '--backend', 'openstack', script('any.sh', 'true\n')]);
+    expect(outcome.code).toBe(EXIT_CODES.config);
+    expect(outcome.stderr).toContain('@workerkit/backend-openstack');
+  });
+
+  it('exits 64 for a usage error', async () => {
+    expect((await run(['run'])).code).toBe(EXIT_CODES.usage);
+    expect((await run(['run', '--timeout', 'soon', 'x.sh'])).code).toBe(EXIT_CODES.usage);
+    expect((await run(['launch'])).code).toBe(EXIT_CODES.usage);
+    expect((await run(['run', join(work, 'missing.sh')])).code).toBe(EXIT_CODES.usage);
+  });
+
+  it('on Ctrl-C cancels the run, deletes the instance and exits 130', async () => {
+    const job = start(['run', script('long.sh', 'echo started\nsleep 60\n')]);
+    await job.stdout.waitFor('started');
+    expect(leftovers()).toHaveLength(1);
+    job.child.kill('SIGINT');
+    const outcome = await job.done;
+    expect(outcome.code).toBe(EXIT_CODES.interrupted);
+    expect(outcome.stderr).toContain('cancelling the job');
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('on a second Ctrl-C exits at once', async () => {
+    // The first Ctrl-C lands while the script ignores SIGTERM, so the clean stop takes KILL_GRACE.
+    const job = start([
+      'run',
+      '-c',
+      'KILL_GRACE=30s',
+      script('stubborn.sh', "trap '' TERM\necho started\nsleep 60\n"),
+    ]);
+    await job.stdout.waitFor('started');
+    job.child.kill('SIGINT');
+    await job.stderr.waitFor('cancelling the job');
+    const secondAt = Date.now();
+    job.child.kill('SIGINT');
+    const outcome = await job.done;
+    expect(Date.now() - secondAt).toBeLessThan(5000);
+    expect(outcome.code).toBe(EXIT_CODES.interrupted);
+    expect(outcome.stderr).toContain('exiting now');
+    // What a forced exit leaves behind is what `workerkit gc` is for.
+    const gc = await run(['gc', '--backend', 'local']);
+    expect(gc.code).toBe(0);
+    expect(gc.stdout).toMatch(/local: deleted directory .* \(owner-gone\)/);
+    expect(leftovers()).toEqual([]);
+  });
+});
+
+describe('workerkit backends', () => {
+  it('lists installed backends with their option help', async () => {
+    const outcome = await run(['backends']);
+    expect(outcome.code).toBe(0);
+    expect(outcome.stdout).toContain('Local (--backend local)  from @workerkit/backend-local');
+    expect(outcome.stdout).toMatch(/ {2}SCRIPTS_DIR +directory where generated scripts will be written/);
+    expect(outcome.stdout).toContain('Fake (--backend fake)');
+  });
+});
+
+describe('workerkit gc', () => {
+  it('reports nothing to delete on a clean machine', async () => {
+    expect(await run(['gc', '--backend', 'local'])).toMatchObject({
+      code: 0,
+      stdout: 'local: nothing to delete\n',
+    });
+  });
+});

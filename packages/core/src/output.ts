@@ -25,7 +25,17 @@ export class OutputMeter {
   }
 
   async write(chunk: Uint8Array): Promise<void> {
-    if (chunk.byteLength === 0) return;
+    const drained = this.offer(chunk);
+    if (drained) await drained;
+  }
+
+  /**
+   * `write` without a promise on the fast path: hands the chunk to the sink at once and returns
+   * `undefined` when the sink took it, or a promise that settles on 'drain' when the sink is full
+   * (the caller should pause its source until then). Throws `OutputWriteError` if the sink throws.
+   */
+  offer(chunk: Uint8Array): Promise<void> | undefined {
+    if (chunk.byteLength === 0) return undefined;
     let accepted: unknown;
     try {
       accepted = this.#sink.write(chunk);
@@ -33,7 +43,8 @@ export class OutputMeter {
       throw new OutputWriteError(`writing output failed: ${describe(error)}`, { cause: error });
     }
     this.bytes += chunk.byteLength;
-    if (accepted === false && typeof this.#sink.once === 'function') await this.#drained();
+    if (accepted === false && typeof this.#sink.once === 'function') return this.#drained();
+    return undefined;
   }
 
   /** Copies a readable stream into the sink, chunk by chunk, pausing it while the sink is full. */

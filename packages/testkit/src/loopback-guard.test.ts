@@ -1,14 +1,16 @@
 import dns from 'node:dns';
-import { createServer } from 'node:net';
-import net from 'node:net';
+import net, { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { isLoopbackAddress, NonLoopbackConnectionError } from './loopback-guard.js';
 
 // The guard is loaded as this suite's setup file, as in every other suite.
 describe('loopback guard', () => {
-  it.each(['127.0.0.1', '127.3.4.5', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1'])('allows %s', (host) => {
-    expect(isLoopbackAddress(host)).toBe(true);
-  });
+  it.each(['127.0.0.1', '127.3.4.5', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1'])(
+    'allows %s',
+    (host) => {
+      expect(isLoopbackAddress(host)).toBe(true);
+    },
+  );
 
   it.each(['10.0.0.1', '172.16.0.1', '192.168.1.1', '8.8.8.8', '::ffff:10.0.0.1', 'example.com'])(
     'refuses %s',

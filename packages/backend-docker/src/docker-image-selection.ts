@@ -1,0 +1,124 @@
+import {
+  createImageSelector,
+  type ImageSelector,
+  ProviderApiError,
+  type ProviderConfig,
+  type StartAttributes,
+} from '@workerkit/core';
+import type Docker from 'dockerode';
+import { dockerApiError, isNotFound } from './docker-errors.js';
+import { DOCKER_ALIAS, type DockerSettings } from './docker-options.js';
+
+/** The image a container is created from: its ID (what is sent) and the name shown to users. */
+export interface DockerImageChoice {
+  id: string;
+  name: string;
+}
+
+/** The tag selector's candidates, most specific first (the Go worker's order). */
+export function tagCandidates(language: string | undefined): string[] {
+  const candidates = language ? [`travis:${language}`, language] : [];
+  return [...candidates, 'travis:default', 'default'];
+}
+
+interface ImageSummaryLike {
+  Id: string;
+  RepoTags?: string[] | null;
+}
+
+function matches(image: ImageSummaryLike, candidate: string): string | undefined {
+  const tags = image.RepoTags ?? [];
+  if (tags.includes(candidate)) return candidate;
+  if (!candidate.includes(':') && tags.includes(`${candidate}:latest`)) return `${candidate}:latest`;
+  if (image.Id === candidate || image.Id === `sha256:${candidate}`) return image.Id;
+  return undefined;
+}
+
+/** The name shown for an image: a `travisci/ci-` tag as in Go, else the tag that matched. */
+function displayName(image: ImageSummaryLike, matched: string): string {
+  return (image.RepoTags ?? []).find((tag) => tag.startsWith('travisci/ci-')) ?? matched;
+}
+
+function imageNotFound(message: string): ProviderApiError {
+  return new ProviderApiError({
+    provider: DOCKER_ALIAS,
+    operation: 'image selection',
+    message,
+    retryable: false,
+    code: 'image-not-found',
+  });
+}
+
+/**
+ * Chooses the image for a job. `imageName` from the job wins (its ID is what is sent: the Go
+ * worker sent an empty image here); otherwise the `tag` selector searches the daemon's images
+ * for `travis:<lang>`, `<lang>`, `travis:default`, `default`, and the `env`/`api` selectors get
+ * every job attribute (Go passed only the language). Names listed in IMAGE_ALIASES resolve to
+ * their IMAGE_ALIAS_* value.
+ */
+export class DockerImageSelection {
+  readonly #docker: Docker;
+  readonly #settings: DockerSettings;
+  readonly #selector: ImageSelector | undefined;
+
+  constructor(docker: Docker, settings: DockerSettings, config: ProviderConfig) {
+    this.#docker = docker;
+    this.#settings = settings;
+    this.#selector =
+      settings.IMAGE_SELECTOR_TYPE === 'tag'
+        ? undefined
+        : createImageSelector(settings.IMAGE_SELECTOR_TYPE, { config, url: settings.IMAGE_SELECTOR_URL });
+  }
+
+  async select(attributes: StartAttributes, signal?: AbortSignal): Promise<DockerImageChoice> {
+    if (attributes.imageName) return this.#byName(this.#resolveAlias(attributes.imageName), signal);
+    if (!this.#selector) return this.#byTag(attributes.language, signal);
+    const selected = await this.#selector.select(
+      {
+        infra: DOCKER_ALIAS,
+        ...(attributes.language ? { language: attributes.language } : {}),
+        ...(attributes.osxImage ? { osxImage: attributes.osxImage } : {}),
+        ...(attributes.dist ? { dist: attributes.dist } : {}),
+        ...(attributes.group ? { group: attributes.group } : {}),
+        ...(attributes.os ? { os: attributes.os } : {}),
+        ...(attributes.jobId ? { jobId: attributes.jobId } : {}),
+        ...(attributes.repository ? { repository: attributes.repository } : {}),
+      },
+      signal ? { signal } : {},
+    );
+    return this.#byName(this.#resolveAlias(selected), signal);
+  }
+
+  #resolveAlias(name: string): string {
+    return this.#settings.imageAliases[name] ?? name;
+  }
+
+  async #byName(name: string, signal?: AbortSignal): Promise<DockerImageChoice> {
+    try {
+      const image = await this.#docker.getImage(name).inspect();
+      return { id: image.Id, name };
+    } catch (error) {
+      signal?.throwIfAborted();
+      if (isNotFound(error)) throw imageNotFound(`image "${name}" is not on the Docker daemon`);
+      throw dockerApiError('image inspect', error);
+    }
+  }
+
+  async #byTag(language: string | undefined, signal?: AbortSignal): Promise<DockerImageChoice> {
+    let images: ImageSummaryLike[];
+    try {
+      images = await this.#docker.listImages(signal ? { abortSignal: signal } : {});
+    } catch (error) {
+      signal?.throwIfAborted();
+      throw dockerApiError('image list', error);
+    }
+    const candidates = tagCandidates(language);
+    for (const candidate of candidates) {
+      for (const image of images) {
+        const matched = matches(image, candidate);
+        if (matched) return { id: image.Id, name: displayName(image, matched) };
+      }
+    }
+    throw imageNotFound(`failed to find matching docker image tag (tried ${candidates.join(', ')})`);
+  }
+}

@@ -1,0 +1,367 @@
+import { randomUUID } from 'node:crypto';
+import type { Duplex, Readable } from 'node:stream';
+import {
+  abortedByTimeout,
+  type IncompleteReason,
+  type Logger,
+  type OutputSink,
+  OutputWriteError,
+  type RunResult,
+  StaleVmError,
+  sleep,
+  TraceNotFoundError,
+  whenAborted,
+} from '@workerkit/core';
+import type Docker from 'dockerode';
+import { dockerApiError, engineMessage, isNotFound } from './docker-errors.js';
+import { createTar, firstFileInTar } from './docker-tar.js';
+
+/** Where the native mode puts the script (the Go worker's path). */
+export const NATIVE_SCRIPT_PATH = '/home/travis/build.sh';
+export const TRACE_PATH = '/tmp/build.trace';
+
+/** The user the script runs as in native mode (Go: `travis`). */
+export const NATIVE_EXEC_USER = 'travis';
+
+/** How the script is uploaded, run and traced: natively through the Engine API, or over ssh. */
+export interface ScriptChannel {
+  upload(script: Uint8Array, signal?: AbortSignal): Promise<void>;
+  /** Streams output into `output`; resolves incomplete (never rejects) when `signal` aborts. */
+  run(output: OutputSink, signal: AbortSignal): Promise<RunResult>;
+  downloadTrace(signal?: AbortSignal): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+export interface NativeChannelOptions {
+  docker: Docker;
+  containerId: string;
+  execCommand: readonly string[];
+  tty: boolean;
+  /** Extra environment for the script (the proxy variables). */
+  env: Readonly<Record<string, string>>;
+  inspectIntervalMs: number;
+  logger: Logger;
+}
+
+/**
+ * Ends every process of one run. Docker makes each exec'd process a session leader; the
+ * wrapper shell below stays the leader (it does not `exec` the command) and carries the run's
+ * token in its argv, so the kill exec (as root) finds it through /proc/<pid>/cmdline and kills
+ * its whole session: the script, its pipelines and background jobs, sudo'd children included.
+ * Processes that left the session (setsid daemons) are caught by the token in their
+ * environment where /proc lets us read it. Three passes catch forks made meanwhile. The token
+ * arrives as "x<token>" so the kill exec's own argv never matches.
+ */
+const KILL_SCRIPT = `t="\${1#x}"
+leader=
+for d in /proc/[0-9]*; do
+  if tr '\\0' '\\n' < "$d/cmdline" 2>/dev/null | grep -qxF "$t"; then leader="\${d#/proc/}"; fi
+done
+for pass in 1 2 3; do
+  for d in /proc/[0-9]*; do
+    p="\${d#/proc/}"
+    [ "$p" = "$$" ] && continue
+    hit=
+    if [ -n "$leader" ] && read -r line < "$d/stat" 2>/dev/null; then
+      set -- \${line##*) }
+      [ "$4" = "$leader" ] && hit=1
+    fi
+    if [ -z "$hit" ] && tr '\\0' '\\n' < "$d/environ" 2>/dev/null | grep -qxF "WORKERKIT_EXEC_ID=$t"; then hit=1; fi
+    [ -n "$hit" ] && kill -KILL "$p" 2>/dev/null
+  done
+done
+exit 0`;
+
+/**
+ * `sh -c` wrapper exporting the run's variables (exec has no Env before API 1.25) and then
+ * running EXEC_CMD as its child, passing its exit status on; the shell stays alive as the
+ * run's session leader, named by the token in its argv.
+ */
+export function wrapExecCommand(command: readonly string[], env: Readonly<Record<string, string>>): string[] {
+  const names = Object.keys(env);
+  const assignments = names.map((name, i) => `${name}="\${${i + 1}}"`).join(' ');
+  const script = `${assignments}; export ${names.join(' ')}; shift ${names.length}; "$@"; status=$?; exit "$status"`;
+  return ['/bin/sh', '-c', script, 'workerkit-exec', ...names.map((name) => env[name]!), ...command];
+}
+
+/**
+ * Copies an exec's output into the sink: Docker's multiplexed stream (8-byte headers: stream,
+ * 0, 0, 0, size) is split into payloads without copying them, and stdout and stderr go to the
+ * same sink in arrival order (with a TTY the stream is raw). Synchronous per chunk, so no
+ * promise per chunk; the socket is paused while the sink is full ('drain' backpressure).
+ * Resolves when the stream ended, rejects with `OutputWriteError` when the sink fails.
+ */
+export function pumpExecOutput(
+  stream: Readable,
+  sink: OutputSink,
+  { multiplexed, counter }: { multiplexed: boolean; counter: { bytes: number } },
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let header: Buffer | undefined;
+    let remaining = 0;
+    let settled = false;
+    let waiting = false;
+    const finish = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      stream.removeListener('data', onData);
+      if (error) reject(error);
+      else resolve();
+    };
+    const awaitDrain = () => {
+      waiting = true;
+      stream.pause();
+      const cleanup = () => {
+        sink.removeListener?.('drain', onDrain);
+        sink.removeListener?.('error', onError);
+        sink.removeListener?.('close', onClose);
+      };
+      const onDrain = () => {
+        cleanup();
+        waiting = false;
+        if (!settled) stream.resume();
+      };
+      const onError = (error: unknown) => {
+        cleanup();
+        finish(new OutputWriteError(`writing output failed: ${describe(error)}`, { cause: error }));
+      };
+      const onClose = () => {
+        cleanup();
+        finish(new OutputWriteError('output closed before the run ended'));
+      };
+      sink.once!('drain', onDrain);
+      sink.once!('error', onError);
+      sink.once!('close', onClose);
+    };
+    const deliver = (payload: Buffer): boolean => {
+      if (payload.length === 0) return true;
+      let accepted: unknown;
+      try {
+        accepted = sink.write(payload);
+      } catch (error) {
+        finish(new OutputWriteError(`writing output failed: ${describe(error)}`, { cause: error }));
+        return false;
+      }
+      counter.bytes += payload.length;
+      if (accepted === false && typeof sink.once === 'function' && !waiting) awaitDrain();
+      return true;
+    };
+    const onData = (received: Buffer) => {
+      if (settled) return;
+      if (!multiplexed) {
+        deliver(received);
+        return;
+      }
+      let chunk = received;
+      while (chunk.length > 0 && !settled) {
+        if (remaining > 0) {
+          const take = Math.min(remaining, chunk.length);
+          if (!deliver(chunk.subarray(0, take))) return;
+          remaining -= take;
+          chunk = chunk.subarray(take);
+          continue;
+        }
+        if (header) {
+          chunk = Buffer.concat([header, chunk]);
+          header = undefined;
+        }
+        if (chunk.length < 8) {
+          header = chunk;
+          return;
+        }
+        remaining = chunk.readUInt32BE(4);
+        chunk = chunk.subarray(8);
+      }
+    };
+    stream.on('data', onData);
+    stream.once('end', () => finish());
+    stream.once('error', (error: Error) => finish(error));
+    stream.once('close', () => finish(new Error('the output stream closed before its end')));
+  });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream)
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+  return Buffer.concat(chunks);
+}
+
+function incomplete(
+  reason: IncompleteReason,
+  message: string,
+  outputBytes: number,
+  cause?: unknown,
+): RunResult {
+  return { completed: false, reason, message, outputBytes, ...(cause === undefined ? {} : { cause }) };
+}
+
+/** Native mode: upload with `putArchive`, run with exec, trace with `getArchive`. */
+export class NativeChannel implements ScriptChannel {
+  readonly #options: NativeChannelOptions;
+  readonly #container: Docker.Container;
+  #uploaded = false;
+
+  constructor(options: NativeChannelOptions) {
+    this.#options = options;
+    this.#container = options.docker.getContainer(options.containerId);
+  }
+
+  async upload(script: Uint8Array, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    if (this.#uploaded) throw new StaleVmError();
+    // Native stale-VM check (the Go worker had none): a script already in place means reuse.
+    const exists = await this.#container.infoArchive({ path: NATIVE_SCRIPT_PATH, abortSignal: signal }).then(
+      () => true,
+      (error: unknown) => {
+        signal?.throwIfAborted();
+        if (isNotFound(error)) return false;
+        throw dockerApiError('script upload (stat)', error);
+      },
+    );
+    if (exists) throw new StaleVmError();
+    const archive = createTar([{ path: NATIVE_SCRIPT_PATH.slice(1), content: script, mode: 0o755 }]);
+    try {
+      await this.#container.putArchive(archive, { path: '/', abortSignal: signal });
+    } catch (error) {
+      signal?.throwIfAborted();
+      throw dockerApiError('script upload', error);
+    }
+    this.#uploaded = true;
+  }
+
+  async run(output: OutputSink, signal: AbortSignal): Promise<RunResult> {
+    const meter = { bytes: 0 };
+    const reasonOf = (): IncompleteReason => (abortedByTimeout(signal) ? 'hard-timeout' : 'cancelled');
+    const abortedResult = () =>
+      incomplete(
+        reasonOf(),
+        `run ${reasonOf() === 'hard-timeout' ? 'cut off at its hard timeout' : 'cancelled'}`,
+        meter.bytes,
+      );
+    if (signal.aborted) return abortedResult();
+    const token = randomUUID();
+    const { tty, execCommand, env } = this.#options;
+    let exec: Docker.Exec;
+    let stream: Duplex;
+    try {
+      exec = await this.#container.exec({
+        Cmd: wrapExecCommand(execCommand, { WORKERKIT_EXEC_ID: token, ...env }),
+        User: NATIVE_EXEC_USER,
+        AttachStdin: false,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: tty,
+      });
+      stream = (await exec.start({ hijack: true, stdin: false, Tty: tty, Detach: false })) as Duplex;
+    } catch (error) {
+      if (signal.aborted) {
+        await this.#kill(token);
+        return abortedResult();
+      }
+      return incomplete(
+        'provider-error',
+        `starting the script failed: ${engineMessage(error)}`,
+        meter.bytes,
+        error,
+      );
+    }
+    const aborted = whenAborted(signal);
+    const pumping = pumpExecOutput(stream, output, { multiplexed: !tty, counter: meter });
+    pumping.catch(() => {});
+    try {
+      const outcome = await Promise.race([
+        pumping.then(() => 'drained' as const),
+        aborted.promise.then(() => 'aborted' as const),
+      ]);
+      if (outcome === 'aborted') {
+        stream.destroy();
+        await this.#kill(token);
+        return abortedResult();
+      }
+    } catch (error) {
+      stream.destroy();
+      await this.#kill(token);
+      if (signal.aborted) return abortedResult();
+      if (error instanceof OutputWriteError)
+        return incomplete('output-failed', error.message, meter.bytes, error);
+      return incomplete(
+        'connection-lost',
+        `the output stream broke: ${engineMessage(error)}`,
+        meter.bytes,
+        error,
+      );
+    } finally {
+      aborted.cancel();
+    }
+    // The exit code is read only now, after the output stream drained.
+    try {
+      for (let wait = 5; ; wait = Math.min(wait * 2, this.#options.inspectIntervalMs)) {
+        const state = await exec.inspect();
+        if (!state.Running && state.ExitCode !== null && state.ExitCode !== undefined) {
+          return { completed: true, exitCode: state.ExitCode, outputBytes: meter.bytes };
+        }
+        await sleep(wait, signal);
+      }
+    } catch (error) {
+      if (signal.aborted) {
+        await this.#kill(token);
+        return abortedResult();
+      }
+      return incomplete(
+        'provider-error',
+        `reading the exit code failed: ${engineMessage(error)}`,
+        meter.bytes,
+        error,
+      );
+    }
+  }
+
+  /** Kills every process of a run (bounded: the container is stopped soon anyway). */
+  async #kill(token: string): Promise<void> {
+    const timeout = AbortSignal.timeout(10_000);
+    try {
+      const exec = await this.#container.exec({
+        Cmd: ['/bin/sh', '-c', KILL_SCRIPT, 'workerkit-kill', `x${token}`],
+        User: '0',
+        AttachStdout: true,
+        AttachStderr: true,
+      });
+      const stream = (await exec.start({ hijack: true, stdin: false, abortSignal: timeout })) as Readable;
+      await readAll(stream);
+    } catch (error) {
+      this.#options.logger.warn(
+        'docker: killing the script processes failed; they end when the container stops',
+        {
+          container: this.#options.containerId.slice(0, 12),
+          error: engineMessage(error),
+        },
+      );
+    }
+  }
+
+  async downloadTrace(signal?: AbortSignal): Promise<Uint8Array> {
+    signal?.throwIfAborted();
+    let archive: Buffer;
+    try {
+      const stream = (await this.#container.getArchive({
+        path: TRACE_PATH,
+        abortSignal: signal,
+      })) as Readable;
+      archive = await readAll(stream);
+    } catch (error) {
+      signal?.throwIfAborted();
+      if (isNotFound(error)) throw new TraceNotFoundError({ path: TRACE_PATH, cause: error });
+      throw dockerApiError('trace download', error);
+    }
+    const file = firstFileInTar(archive);
+    if (!file) throw new TraceNotFoundError({ path: TRACE_PATH });
+    return new Uint8Array(file.content.buffer, file.content.byteOffset, file.content.byteLength);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,466 @@
+import { readFileSync } from 'node:fs';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import {
+  defaultOwnerId,
+  type Instance,
+  LIFECYCLE_LABELS,
+  type Logger,
+  type ManagedResource,
+  type Progresser,
+  type Provider,
+  ProviderApiError,
+  type ProviderConfig,
+  type ProviderContext,
+  readLifecycleLabels,
+  type SignalOptions,
+  type StartAttributes,
+  type StartOptions,
+  sleep,
+  stderrLogger,
+} from '@workerkit/core';
+import Docker from 'dockerode';
+import { CpuSetAllocator } from './cpu-set-allocator.js';
+import { containerNameFor, containerSpec, type SshEndpoint } from './docker-container-spec.js';
+import { dockerApiError, engineMessage, isNotFound, statusOf } from './docker-errors.js';
+import { DockerImageSelection } from './docker-image-selection.js';
+import { DockerInstance, type Releasable, removeContainer } from './docker-instance.js';
+import { NativeChannel, type ScriptChannel } from './docker-native-channel.js';
+import { DOCKER_ALIAS, type DockerSettings, parseDockerSettings } from './docker-options.js';
+import { prepareSshAccess } from './docker-ssh-channel.js';
+import { PortPool } from './port-pool.js';
+
+/** docker-modem takes an http(s) Agent; @types/dockerode does not list it. */
+type DockerOptionsWithAgent = Docker.DockerOptions & { agent: HttpAgent };
+
+/** Creates the dockerode client for the configured endpoint; environment variables are ignored. */
+export function createDockerClient(settings: DockerSettings): { docker: Docker; agent: HttpAgent } {
+  const endpoint = settings.ENDPOINT;
+  const version = `v${settings.API_VERSION}`;
+  // dockerode merges DOCKER_HOST/DOCKER_CERT_PATH from the environment under explicit options:
+  // every connection field is set explicitly so only the provider's configuration counts.
+  const cleared = {
+    host: undefined,
+    port: undefined,
+    socketPath: undefined,
+    ca: undefined,
+    cert: undefined,
+    key: undefined,
+  };
+  if (endpoint.kind === 'unix') {
+    const agent = new HttpAgent({ keepAlive: true });
+    return {
+      docker: new Docker({
+        ...cleared,
+        socketPath: endpoint.socketPath,
+        version,
+        agent,
+      } as DockerOptionsWithAgent),
+      agent,
+    };
+  }
+  const tls = settings.tls;
+  const agent =
+    endpoint.protocol === 'https' || tls
+      ? new HttpsAgent({ keepAlive: true, rejectUnauthorized: settings.TLS_VERIFY ?? false, ...(tls ?? {}) })
+      : new HttpAgent({ keepAlive: true });
+  const docker = new Docker({
+    ...cleared,
+    host: endpoint.host,
+    port: endpoint.port,
+    protocol: endpoint.protocol === 'https' || tls ? 'https' : 'http',
+    ...(tls ?? {}),
+    version,
+    agent,
+  } as DockerOptionsWithAgent);
+  return { docker, agent };
+}
+
+/** The Docker backend: one container per job, run natively (exec) or over ssh. */
+export class DockerProvider implements Provider {
+  readonly alias = DOCKER_ALIAS;
+  readonly supportsProgress = true;
+  readonly settings: DockerSettings;
+  readonly docker: Docker;
+  readonly #agent: HttpAgent;
+  readonly #ownerId: string;
+  readonly #logger: Logger;
+  readonly #images: DockerImageSelection;
+  readonly #cpuSets: CpuSetAllocator | undefined;
+  readonly #sshPorts: PortPool | undefined;
+
+  constructor(config: ProviderConfig, context: Partial<ProviderContext> = {}) {
+    this.settings = parseDockerSettings(config, (path) => readFileSync(path));
+    this.#ownerId = context.ownerId ?? defaultOwnerId();
+    this.#logger = context.logger ?? stderrLogger;
+    const client = createDockerClient(this.settings);
+    this.docker = client.docker;
+    this.#agent = client.agent;
+    this.#images = new DockerImageSelection(this.docker, this.settings, config);
+    this.#cpuSets = this.settings.CPUS > 0 ? new CpuSetAllocator(this.settings.CPU_SET_SIZE) : undefined;
+    if (!this.settings.NATIVE && this.settings.SSH_ADDRESS) {
+      this.#sshPorts = new PortPool(this.settings.SSH_PORT.first, this.settings.SSH_PORT.last);
+    }
+  }
+
+  /** CPUs free for new containers (undefined when CPU sets are off). */
+  get freeCpus(): number | undefined {
+    return this.#cpuSets?.free;
+  }
+
+  /** Checks that the daemon answers and speaks the configured API version. */
+  async setup(options: SignalOptions = {}): Promise<void> {
+    let version: Docker.DockerVersion;
+    try {
+      version = await this.docker.version();
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      if (statusOf(error) === 400) {
+        throw new ProviderApiError({
+          provider: DOCKER_ALIAS,
+          operation: 'setup',
+          message: `API_VERSION is ${this.settings.API_VERSION}, which the daemon at ${this.settings.ENDPOINT.address} refuses: ${engineMessage(error)}`,
+          retryable: false,
+          code: 'api-version',
+          cause: error,
+        });
+      }
+      throw dockerApiError(`connecting to ${this.settings.ENDPOINT.address}`, error);
+    }
+    const wanted = minor(this.settings.API_VERSION);
+    const highest = minor(version.ApiVersion);
+    const lowest = minor((version as { MinAPIVersion?: string }).MinAPIVersion ?? '1.12');
+    if (wanted > highest || wanted < lowest) {
+      throw new ProviderApiError({
+        provider: DOCKER_ALIAS,
+        operation: 'setup',
+        message: `the daemon at ${this.settings.ENDPOINT.address} speaks API ${lowest === 12 ? '' : `1.${lowest}-`}1.${highest}, API_VERSION is ${this.settings.API_VERSION}`,
+        retryable: false,
+        code: 'api-version',
+      });
+    }
+  }
+
+  async start(attributes: StartAttributes, options: StartOptions = {}): Promise<Instance> {
+    const { signal } = options;
+    const progress = options.progress;
+    signal?.throwIfAborted();
+    const began = Date.now();
+    const image = await this.#images.select(attributes, signal);
+    signal?.throwIfAborted();
+    report(progress, { message: `using image ${image.name}`, state: 'success' });
+    const holds: Releasable[] = [];
+    let sshEndpoint: SshEndpoint | undefined;
+    let containerId: string | undefined;
+    let channel: ScriptChannel | undefined;
+    let createUnanswered = false;
+    const name = containerNameFor(attributes);
+    try {
+      const cpuSet = this.#cpuSets?.acquire(this.settings.CPUS);
+      if (cpuSet) holds.push(cpuSet);
+      if (this.#sshPorts) {
+        const port = await this.#sshPorts.acquireBindable(this.settings.SSH_ADDRESS!);
+        holds.push(port);
+        sshEndpoint = { address: this.settings.SSH_ADDRESS!, port: port.port };
+      }
+      const ssh = this.settings.NATIVE ? undefined : await prepareSshAccess(name);
+      const spec = containerSpec(
+        {
+          settings: this.settings,
+          attributes,
+          imageId: image.id,
+          ownerId: this.#ownerId,
+          ...(cpuSet ? { cpusetCpus: cpuSet.cpusetCpus } : {}),
+          ...(sshEndpoint ? { ssh: sshEndpoint } : {}),
+        },
+        name,
+      );
+      report(progress, { message: `creating container ${name}` });
+      createUnanswered = true;
+      try {
+        containerId = await this.#create(spec, attributes, progress);
+      } catch (error) {
+        // The daemon answered with an error: it created nothing (and the name may be someone else's).
+        if (statusOf((error as { cause?: unknown }).cause) !== undefined) createUnanswered = false;
+        throw error;
+      }
+      createUnanswered = false;
+      signal?.throwIfAborted();
+      if (ssh) await ssh.install(this.docker.getContainer(containerId), signal);
+      const container = this.docker.getContainer(containerId);
+      try {
+        await container.start();
+      } catch (error) {
+        throw dockerApiError('container start', error);
+      }
+      signal?.throwIfAborted();
+      const state = await this.#waitRunning(container, signal);
+      report(progress, { message: `container ${containerId.slice(0, 7)} running`, state: 'success' });
+      channel = ssh
+        ? await this.#connectSsh(container, signal, (connectSignal) =>
+            ssh.connect({
+              host: this.settings.SSH_ADDRESS || containerAddress(state),
+              port: sshEndpoint?.port ?? this.settings.SSH_PORT.first,
+              dialTimeoutMs: this.settings.SSH_DIAL_TIMEOUT,
+              readyTimeoutMs: this.settings.SSH_READY_TIMEOUT,
+              execCommand: this.settings.EXEC_CMD,
+              env: this.settings.proxyEnv,
+              pty: this.settings.TTY,
+              logger: this.#logger,
+              ...(progress ? { progress } : {}),
+              signal: connectSignal,
+            }),
+          )
+        : new NativeChannel({
+            docker: this.docker,
+            containerId,
+            execCommand: this.settings.EXEC_CMD,
+            tty: this.settings.TTY,
+            env: this.settings.proxyEnv,
+            inspectIntervalMs: this.settings.INSPECT_INTERVAL,
+            logger: this.#logger,
+          });
+      signal?.throwIfAborted();
+      return new DockerInstance({
+        docker: this.docker,
+        containerId,
+        containerName: name,
+        imageName: image.name,
+        startupDuration: Date.now() - began,
+        channel,
+        holds,
+        stopTimeoutMs: this.settings.STOP_TIMEOUT,
+        hardTimeoutMs: attributes.hardTimeout,
+        logger: this.#logger,
+      });
+    } catch (error) {
+      await channel?.close().catch(() => {});
+      // Whatever exists is removed before the start rejects: by ID, or by name when the create
+      // request got no answer (the daemon may have created it anyway).
+      const target = containerId ?? (createUnanswered ? name : undefined);
+      if (target) {
+        await removeContainer(this.docker, target, {
+          stopTimeoutMs: 0,
+          logger: this.#logger,
+          graceful: false,
+        }).catch((removeError: unknown) =>
+          this.#logger.error('docker: removing a container after a failed start failed', {
+            container: target,
+            error: engineMessage(removeError),
+          }),
+        );
+      }
+      for (const hold of holds) hold.release();
+      report(progress, {
+        message: `start failed: ${error instanceof Error ? error.message : String(error)}`,
+        state: 'failure',
+      });
+      if (signal?.aborted) throw signal.reason;
+      throw error;
+    }
+  }
+
+  /** Creates the container; a leftover of the same job (a requeued attempt) is removed first. */
+  async #create(
+    spec: Docker.ContainerCreateOptions,
+    attributes: StartAttributes,
+    progress?: Progresser,
+  ): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const container = await this.docker.createContainer(spec);
+        return container.id;
+      } catch (error) {
+        if (
+          statusOf(error) === 409 &&
+          attempt === 1 &&
+          (await this.#removeLeftover(spec.name!, attributes))
+        ) {
+          report(progress, { message: `removed leftover container ${spec.name}` });
+          continue;
+        }
+        throw dockerApiError('container create', error);
+      }
+    }
+  }
+
+  /** Removes a same-named container if it is workerkit's or the Go worker's for this job. */
+  async #removeLeftover(name: string, attributes: StartAttributes): Promise<boolean> {
+    let labels: Record<string, string>;
+    try {
+      labels = (await this.docker.getContainer(name).inspect()).Config.Labels ?? {};
+    } catch (error) {
+      return isNotFound(error);
+    }
+    const ours = labels[LIFECYCLE_LABELS.managed] === 'true';
+    const goWorkers = attributes.jobId !== undefined && labels['travis.job_id'] === attributes.jobId;
+    if (!ours && !goWorkers) return false;
+    await removeContainer(this.docker, name, { stopTimeoutMs: 0, logger: this.#logger, graceful: false });
+    return true;
+  }
+
+  /**
+   * Waits for sshd to accept the login, but gives up at once when the container exits meanwhile
+   * (a broken sshd): the daemon's wait call tells, without polling.
+   */
+  async #connectSsh(
+    container: Docker.Container,
+    signal: AbortSignal | undefined,
+    connect: (signal: AbortSignal) => Promise<ScriptChannel>,
+  ): Promise<ScriptChannel> {
+    const watch = new AbortController();
+    const exited = new AbortController();
+    const waiting = container
+      .wait({ abortSignal: watch.signal })
+      .then(async (answer: { StatusCode?: number }) => {
+        const output = await lastOutput(container);
+        exited.abort(
+          new ProviderApiError({
+            provider: DOCKER_ALIAS,
+            operation: 'ssh',
+            message: `the container exited (exit code ${answer.StatusCode}) before its sshd accepted a login; check CMD${output ? `; its output ends: ${output}` : ''}`,
+            retryable: false,
+            code: 'container-exited',
+          }),
+        );
+      })
+      .catch(() => {});
+    try {
+      return await connect(signal ? AbortSignal.any([signal, exited.signal]) : exited.signal);
+    } catch (error) {
+      if (exited.signal.aborted && !signal?.aborted) throw exited.signal.reason;
+      throw error;
+    } finally {
+      watch.abort();
+      await waiting;
+    }
+  }
+
+  /** Inspects until the container runs: once right after start, then every INSPECT_INTERVAL. */
+  async #waitRunning(
+    container: Docker.Container,
+    signal?: AbortSignal,
+  ): Promise<Docker.ContainerInspectInfo> {
+    for (;;) {
+      let state: Docker.ContainerInspectInfo;
+      try {
+        state = await container.inspect();
+      } catch (error) {
+        throw dockerApiError('container inspect', error);
+      }
+      if (state.State.Running) return state;
+      if (['exited', 'dead', 'removing'].includes(state.State.Status)) {
+        const output = await lastOutput(container);
+        throw new ProviderApiError({
+          provider: DOCKER_ALIAS,
+          operation: 'container start',
+          message: `the container ${state.State.Status} right after starting (exit code ${state.State.ExitCode}${state.State.Error ? `: ${state.State.Error}` : ''}); check CMD${output ? `; its output ends: ${output}` : ''}`,
+          retryable: false,
+          code: 'container-exited',
+        });
+      }
+      await sleep(this.settings.INSPECT_INTERVAL, signal);
+    }
+  }
+
+  /**
+   * Containers with the lifecycle labels (and this provider's CONTAINER_LABELS, which scope a
+   * worker pool), running or not: what `reap`/`workerkit gc` and leak checks look at.
+   */
+  async listManagedResources(options: SignalOptions = {}): Promise<ManagedResource[]> {
+    const label = [
+      `${LIFECYCLE_LABELS.managed}=true`,
+      ...Object.entries(this.settings.CONTAINER_LABELS).map(([key, value]) => `${key}=${value}`),
+    ];
+    let containers: Docker.ContainerInfo[];
+    try {
+      containers = await this.docker.listContainers({
+        all: true,
+        filters: { label },
+        ...(options.signal ? { abortSignal: options.signal } : {}),
+      });
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      throw dockerApiError('container list', error);
+    }
+    return containers.map((container) => ({
+      kind: 'container',
+      id: container.Id,
+      ...readLifecycleLabels(container.Labels),
+      details: { name: (container.Names[0] ?? '').replace(/^\//, ''), state: container.State },
+    }));
+  }
+
+  async deleteManagedResource(resource: ManagedResource, options: SignalOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
+    if (resource.kind !== 'container') {
+      throw new ProviderApiError({
+        provider: DOCKER_ALIAS,
+        operation: 'delete',
+        message: `cannot delete a ${resource.kind}; the docker backend only manages containers`,
+        retryable: false,
+      });
+    }
+    await removeContainer(this.docker, resource.id, {
+      stopTimeoutMs: 0,
+      logger: this.#logger,
+      graceful: false,
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#agent.destroy();
+  }
+}
+
+/** The end of a container's output (json-file/journald logs), for start errors; "" when unavailable. */
+async function lastOutput(container: Docker.Container): Promise<string> {
+  try {
+    const logs = (await container.logs({
+      stdout: true,
+      stderr: true,
+      tail: 5,
+      follow: false,
+    })) as unknown as Buffer;
+    // Without a TTY each line has an 8-byte stream header.
+    const text: string[] = [];
+    for (let offset = 0; offset + 8 <= logs.length; ) {
+      const size = logs.readUInt32BE(offset + 4);
+      text.push(logs.toString('utf8', offset + 8, offset + 8 + size));
+      offset += 8 + size;
+    }
+    return text.join('').trim().slice(-500);
+  } catch {
+    return '';
+  }
+}
+
+function minor(version: string): number {
+  return Number(/^v?1\.(\d+)/.exec(version)?.[1] ?? Number.NaN);
+}
+
+function containerAddress(state: Docker.ContainerInspectInfo): string {
+  const networks = Object.values(state.NetworkSettings.Networks ?? {});
+  const address =
+    (state.NetworkSettings as { IPAddress?: string }).IPAddress ||
+    networks.find((network) => network.IPAddress)?.IPAddress;
+  if (!address) {
+    throw new ProviderApiError({
+      provider: DOCKER_ALIAS,
+      operation: 'ssh',
+      message:
+        'the container has no IP address; with NETWORK_MODE=host or none set SSH_ADDRESS (and an SSH_PORT range)',
+      retryable: false,
+      code: 'no-address',
+    });
+  }
+  return address;
+}
+
+function report(progress: Progresser | undefined, entry: Parameters<Progresser['progress']>[0]): void {
+  try {
+    progress?.progress(entry);
+  } catch {
+    // A broken progress sink must not break the start.
+  }
+}

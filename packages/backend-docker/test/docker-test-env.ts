@@ -1,0 +1,69 @@
+import type { StartAttributes } from '@workerkit/core';
+import Docker from 'dockerode';
+import { inject } from 'vitest';
+import { createDockerProvider, type DockerProvider } from '../src/index.js';
+import './global-setup.js';
+
+export const BUSYBOX_IMAGE = 'workerkit-test/busybox:latest';
+export const SSHD_IMAGE = 'workerkit-test/sshd:latest';
+
+export function dockerSocket(): string {
+  return inject('dockerSocket');
+}
+
+export function dockerClient(): Docker {
+  return new Docker({ socketPath: dockerSocket() });
+}
+
+/**
+ * Options for a native-mode provider on the test daemon: busybox image, network none, and a
+ * label that scopes this test file's containers (files share the daemon and run in parallel).
+ */
+export function nativeConfig(scope: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ENDPOINT: `unix://${dockerSocket()}`,
+    NATIVE: 'true',
+    EXEC_CMD: 'sh /home/travis/build.sh',
+    NETWORK_MODE: 'none',
+    CPUS: '0',
+    STOP_TIMEOUT: '10s',
+    INSPECT_INTERVAL: '100ms',
+    CONTAINER_LABELS: `workerkit-test:${scope}`,
+    ...extra,
+  };
+}
+
+export function nativeProvider(scope: string, extra: Record<string, string> = {}): DockerProvider {
+  return createDockerProvider(nativeConfig(scope, extra), { ownerId: `test-${scope}` });
+}
+
+let jobCounter = 0;
+
+/** Attributes with a job id unique to this file and test, so container names never collide. */
+export function jobAttributes(scope: string, extra: Partial<StartAttributes> = {}): StartAttributes {
+  jobCounter += 1;
+  return {
+    imageName: BUSYBOX_IMAGE,
+    jobId: `${process.pid}${jobCounter}`,
+    repository: `workerkit/${scope}`,
+    hardTimeout: 5 * 60_000,
+    ...extra,
+  };
+}
+
+/** Every container on the daemon carrying this scope's label, running or not. */
+export async function scopedContainers(scope: string): Promise<Docker.ContainerInfo[]> {
+  return dockerClient().listContainers({ all: true, filters: { label: [`workerkit-test=${scope}`] } });
+}
+
+/** A sink collecting everything written. */
+export class CollectingSink {
+  readonly chunks: Buffer[] = [];
+  write(chunk: Uint8Array): boolean {
+    this.chunks.push(Buffer.from(chunk));
+    return true;
+  }
+  get text(): string {
+    return Buffer.concat(this.chunks).toString();
+  }
+}

@@ -1,0 +1,65 @@
+import {
+  defaultOwnerId,
+  type Logger,
+  ProviderConfig,
+  type ProviderContext,
+  registerBackend,
+  stderrLogger,
+} from '@workerkit/core';
+import { EC2_ALIAS, ec2Options, resolveEc2Config } from './ec2-options.js';
+import { Ec2Provider } from './ec2-provider.js';
+
+export type { Ec2ApiOptions, Ec2CallCounts } from './ec2-client.js';
+export { createEc2Api, createEc2Client, Ec2Api } from './ec2-client.js';
+export {
+  ec2ErrorCode,
+  isRetryableEc2Error,
+  isThrottling,
+  shouldRetryCall,
+  toEc2ApiError,
+} from './ec2-errors.js';
+export type { ResolvedImage } from './ec2-image.js';
+export { Ec2ImageResolver, newestImage } from './ec2-image.js';
+export { Ec2Instance, SPOT_TERMINATION_REASON } from './ec2-instance.js';
+export type { Ec2Config, Ec2ParsedOptions } from './ec2-options.js';
+export {
+  EC2_ALIAS,
+  ec2Options,
+  isAmiId,
+  isBurstable,
+  resolveEc2Config,
+} from './ec2-options.js';
+export { Ec2Provider, hostKeysFromConsoleOutput } from './ec2-provider.js';
+export { AdaptiveRateLimiter } from './ec2-rate-limiter.js';
+export type { Ec2Market, LaunchChoice, RunInstancesRequestInput } from './ec2-run-instances-request.js';
+export {
+  buildRunInstancesRequest,
+  guestShutdownMinutes,
+  launchChoices,
+  renderUserData,
+} from './ec2-run-instances-request.js';
+
+/**
+ * Creates an ec2 provider without touching the global registry. `config` holds the options
+ * under their documented names (see README); bad values throw `InvalidConfigError` here,
+ * before anything is created.
+ */
+export function createEc2Provider(
+  config: ProviderConfig | Readonly<Record<string, string | undefined>> = {},
+  context: Partial<ProviderContext> = {},
+): Ec2Provider {
+  const providerConfig = config instanceof ProviderConfig ? config : ProviderConfig.fromMap(config);
+  const logger: Logger = context.logger ?? stderrLogger;
+  return new Ec2Provider(resolveEc2Config(providerConfig), {
+    ownerId: context.ownerId ?? defaultOwnerId(),
+    logger,
+  });
+}
+
+registerBackend({
+  alias: EC2_ALIAS,
+  humanReadableName: 'EC2',
+  packageName: '@workerkit/backend-ec2',
+  providerHelp: ec2Options.help(),
+  create: (config, context) => createEc2Provider(config, context),
+});

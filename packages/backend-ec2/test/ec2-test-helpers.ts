@@ -1,0 +1,76 @@
+import type { Logger, ProgressEntry } from '@workerkit/core';
+import { type Ec2Emulator, type Ec2EmulatorOptions, startEc2Emulator } from '@workerkit/testkit';
+import { createEc2Provider, type Ec2Provider } from '../src/index.js';
+
+/** Options that point the provider at an emulator, with waits sized for instant boots. */
+export function emulatorConfig(
+  emulator: Ec2Emulator,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    ENDPOINT: emulator.endpoint,
+    REGION: emulator.region,
+    AWS_ACCESS_KEY_ID: emulator.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: emulator.credentials.secretAccessKey,
+    IMAGE_DEFAULT: 'workerkit-ubuntu-jammy-*',
+    INSTANCE_TYPE: 't3.micro',
+    SSH_USER: emulator.sshUser,
+    SSH_PORT: String(emulator.sshPort),
+    BOOT_POLL_SLEEP: '50ms',
+    BOOT_TIMEOUT: '20s',
+    UPLOAD_RETRIES: '40',
+    UPLOAD_RETRY_SLEEP: '250ms',
+    SSH_DIAL_TIMEOUT: '2s',
+    API_MAX_ATTEMPTS: '4',
+    API_RETRY_BASE: '20ms',
+    RATE_LIMIT_MAX_CALLS: '1000',
+    ...extra,
+  };
+}
+
+/** Records what the provider logs, for assertions and to keep test output quiet. */
+export class RecordingLogger implements Logger {
+  readonly lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
+  debug(message: string, fields?: Record<string, unknown>) {
+    this.lines.push({ level: 'debug', message, ...(fields ? { fields } : {}) });
+  }
+  info(message: string, fields?: Record<string, unknown>) {
+    this.lines.push({ level: 'info', message, ...(fields ? { fields } : {}) });
+  }
+  warn(message: string, fields?: Record<string, unknown>) {
+    this.lines.push({ level: 'warn', message, ...(fields ? { fields } : {}) });
+  }
+  error(message: string, fields?: Record<string, unknown>) {
+    this.lines.push({ level: 'error', message, ...(fields ? { fields } : {}) });
+  }
+}
+
+export interface EmulatedSetup {
+  emulator: Ec2Emulator;
+  provider: Ec2Provider;
+  logger: RecordingLogger;
+}
+
+export async function startEmulatedProvider(
+  options: { emulator?: Ec2EmulatorOptions; config?: Record<string, string> } = {},
+): Promise<EmulatedSetup> {
+  const emulator = await startEc2Emulator(options.emulator);
+  const logger = new RecordingLogger();
+  const provider = createEc2Provider(emulatorConfig(emulator, options.config), {
+    ownerId: 'ec2-test_1',
+    logger,
+  });
+  return { emulator, provider, logger };
+}
+
+export function progressRecorder(): { entries: ProgressEntry[]; progress: (entry: ProgressEntry) => void } {
+  const entries: ProgressEntry[] = [];
+  return { entries, progress: (entry) => entries.push(entry) };
+}
+
+export const job = {
+  language: 'minimal',
+  jobId: '4242',
+  repository: 'workerkit/ec2-tests',
+  hardTimeout: 5 * 60_000,
+};

@@ -1,0 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { expect, it } from 'vitest';
+import { gceOptions } from './gce-options.js';
+
+it('documents every option in the README, generated from the option definitions', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  // Regenerate with `node scripts/update-readme-tables.mjs` (after a build) when this fails.
+  expect(readme).toContain(`<!-- options:start -->\n${gceOptions.markdownTable()}\n<!-- options:end -->`);
+});

@@ -1,6 +1,7 @@
 import {
   createImageSelector,
   type ImageSelector,
+  imageSelectParams,
   ProviderApiError,
   type ProviderConfig,
   type StartAttributes,
@@ -74,16 +75,7 @@ export class DockerImageSelection {
     if (attributes.imageName) return this.#byName(this.#resolveAlias(attributes.imageName), signal);
     if (!this.#selector) return this.#byTag(attributes.language, signal);
     const selected = await this.#selector.select(
-      {
-        infra: DOCKER_ALIAS,
-        ...(attributes.language ? { language: attributes.language } : {}),
-        ...(attributes.osxImage ? { osxImage: attributes.osxImage } : {}),
-        ...(attributes.dist ? { dist: attributes.dist } : {}),
-        ...(attributes.group ? { group: attributes.group } : {}),
-        ...(attributes.os ? { os: attributes.os } : {}),
-        ...(attributes.jobId ? { jobId: attributes.jobId } : {}),
-        ...(attributes.repository ? { repository: attributes.repository } : {}),
-      },
+      imageSelectParams(DOCKER_ALIAS, attributes),
       signal ? { signal } : {},
     );
     return this.#byName(this.#resolveAlias(selected), signal);

@@ -1,5 +1,5 @@
 import { PassThrough, Readable, Writable } from 'node:stream';
-import { OutputWriteError } from '@workerkit/core';
+import { OutputMeter, OutputWriteError } from '@workerkit/core';
 import { describe, expect, it } from 'vitest';
 import { pumpExecOutput, wrapExecCommand } from './docker-native-channel.js';
 
@@ -18,29 +18,19 @@ describe('pumpExecOutput', () => {
       const chunks: Buffer[] = [];
       for (let i = 0; i < wire.length; i += size) chunks.push(wire.subarray(i, i + size));
       const received: Buffer[] = [];
-      const counter = { bytes: 0 };
-      await pumpExecOutput(
-        Readable.from(chunks),
-        { write: (c: Uint8Array) => received.push(Buffer.from(c)) },
-        {
-          multiplexed: true,
-          counter,
-        },
-      );
+      const meter = new OutputMeter({ write: (c: Uint8Array) => received.push(Buffer.from(c)) });
+      await pumpExecOutput(Readable.from(chunks), meter, { multiplexed: true });
       expect(Buffer.concat(received).toString()).toBe('hello err world\n');
-      expect(counter.bytes).toBe(16);
+      expect(meter.bytes).toBe(16);
     }
   });
 
   it('passes a TTY stream through unchanged', async () => {
     const received: Buffer[] = [];
-    const counter = { bytes: 0 };
     await pumpExecOutput(
       Readable.from([Buffer.from('a\r\n'), Buffer.from('b\r\n')]),
-      {
-        write: (c: Uint8Array) => received.push(Buffer.from(c)),
-      },
-      { multiplexed: false, counter },
+      new OutputMeter({ write: (c: Uint8Array) => received.push(Buffer.from(c)) }),
+      { multiplexed: false },
     );
     expect(Buffer.concat(received).toString()).toBe('a\r\nb\r\n');
   });
@@ -55,12 +45,12 @@ describe('pumpExecOutput', () => {
         setTimeout(callback, 5);
       },
     });
-    const counter = { bytes: 0 };
-    const done = pumpExecOutput(source, slow, { multiplexed: true, counter });
+    const meter = new OutputMeter(slow);
+    const done = pumpExecOutput(source, meter, { multiplexed: true });
     for (let i = 0; i < 20; i++) source.write(frame(1, 'x'.repeat(100)));
     source.end();
     await done;
-    expect(counter.bytes).toBe(2000);
+    expect(meter.bytes).toBe(2000);
     expect(source.isPaused() || source.readableEnded).toBe(true);
     await new Promise((resolve) => slow.end(resolve));
     expect(delivered).toBe(2000);
@@ -69,12 +59,12 @@ describe('pumpExecOutput', () => {
   it('rejects with OutputWriteError when the sink throws', async () => {
     const error = await pumpExecOutput(
       Readable.from([frame(1, 'x')]),
-      {
+      new OutputMeter({
         write() {
           throw new Error('disk full');
         },
-      },
-      { multiplexed: true, counter: { bytes: 0 } },
+      }),
+      { multiplexed: true },
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OutputWriteError);
     expect(String(error)).toContain('disk full');

@@ -4,6 +4,7 @@ import {
   abortedByTimeout,
   type IncompleteReason,
   type Logger,
+  OutputMeter,
   type OutputSink,
   OutputWriteError,
   type RunResult,
@@ -93,8 +94,8 @@ export function wrapExecCommand(command: readonly string[], env: Readonly<Record
  */
 export function pumpExecOutput(
   stream: Readable,
-  sink: OutputSink,
-  { multiplexed, counter }: { multiplexed: boolean; counter: { bytes: number } },
+  meter: OutputMeter,
+  { multiplexed }: { multiplexed: boolean },
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let header: Buffer | undefined;
@@ -108,42 +109,25 @@ export function pumpExecOutput(
       if (error) reject(error);
       else resolve();
     };
-    const awaitDrain = () => {
-      waiting = true;
-      stream.pause();
-      const cleanup = () => {
-        sink.removeListener?.('drain', onDrain);
-        sink.removeListener?.('error', onError);
-        sink.removeListener?.('close', onClose);
-      };
-      const onDrain = () => {
-        cleanup();
-        waiting = false;
-        if (!settled) stream.resume();
-      };
-      const onError = (error: unknown) => {
-        cleanup();
-        finish(new OutputWriteError(`writing output failed: ${describe(error)}`, { cause: error }));
-      };
-      const onClose = () => {
-        cleanup();
-        finish(new OutputWriteError('output closed before the run ended'));
-      };
-      sink.once!('drain', onDrain);
-      sink.once!('error', onError);
-      sink.once!('close', onClose);
-    };
     const deliver = (payload: Buffer): boolean => {
-      if (payload.length === 0) return true;
-      let accepted: unknown;
+      let drained: Promise<void> | undefined;
       try {
-        accepted = sink.write(payload);
+        drained = meter.offer(payload);
       } catch (error) {
-        finish(new OutputWriteError(`writing output failed: ${describe(error)}`, { cause: error }));
+        finish(error as Error);
         return false;
       }
-      counter.bytes += payload.length;
-      if (accepted === false && typeof sink.once === 'function' && !waiting) awaitDrain();
+      if (drained && !waiting) {
+        waiting = true;
+        stream.pause();
+        drained.then(
+          () => {
+            waiting = false;
+            if (!settled) stream.resume();
+          },
+          (error: Error) => finish(error),
+        );
+      }
       return true;
     };
     const onData = (received: Buffer) => {
@@ -178,10 +162,6 @@ export function pumpExecOutput(
     stream.once('error', (error: Error) => finish(error));
     stream.once('close', () => finish(new Error('the output stream closed before its end')));
   });
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -235,7 +215,7 @@ export class NativeChannel implements ScriptChannel {
   }
 
   async run(output: OutputSink, signal: AbortSignal): Promise<RunResult> {
-    const meter = { bytes: 0 };
+    const meter = new OutputMeter(output);
     const reasonOf = (): IncompleteReason => (abortedByTimeout(signal) ? 'hard-timeout' : 'cancelled');
     const abortedResult = () =>
       incomplete(
@@ -271,7 +251,7 @@ export class NativeChannel implements ScriptChannel {
       );
     }
     const aborted = whenAborted(signal);
-    const pumping = pumpExecOutput(stream, output, { multiplexed: !tty, counter: meter });
+    const pumping = pumpExecOutput(stream, meter, { multiplexed: !tty });
     pumping.catch(() => {});
     try {
       const outcome = await Promise.race([

@@ -2,6 +2,7 @@ import { DescribeImagesCommand, type Image } from '@aws-sdk/client-ec2';
 import {
   createImageSelector,
   type ImageSelector,
+  imageSelectParams,
   ProviderApiError,
   type StartAttributes,
 } from '@workerkit/core';
@@ -43,16 +44,7 @@ export class Ec2ImageResolver {
     const mapped = attributes.language ? this.#config.IMAGE_MAP?.[attributes.language] : undefined;
     if (mapped) return mapped;
     const selected = await this.#selector.select(
-      {
-        infra: EC2_ALIAS,
-        ...(attributes.language ? { language: attributes.language } : {}),
-        ...(attributes.osxImage ? { osxImage: attributes.osxImage } : {}),
-        ...(attributes.dist ? { dist: attributes.dist } : {}),
-        ...(attributes.group ? { group: attributes.group } : {}),
-        ...(attributes.os ? { os: attributes.os } : {}),
-        ...(attributes.jobId ? { jobId: attributes.jobId } : {}),
-        ...(attributes.repository ? { repository: attributes.repository } : {}),
-      },
+      imageSelectParams(EC2_ALIAS, attributes),
       signal ? { signal } : {},
     );
     const reference = selected === 'default' ? this.#config.IMAGE_DEFAULT : selected;

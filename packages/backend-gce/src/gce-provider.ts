@@ -5,6 +5,7 @@ import {
   formatDuration,
   type ImageSelector,
   InvalidConfigError,
+  imageSelectParams,
   LIFECYCLE_LABELS,
   type Logger,
   type ManagedResource,
@@ -362,20 +363,7 @@ export class GceProvider implements Provider {
     try {
       let name = attrs.imageName;
       if (!name) {
-        name = await this.#selector.select(
-          {
-            infra: 'gce',
-            ...(attrs.language ? { language: attrs.language } : {}),
-            ...(attrs.osxImage ? { osxImage: attrs.osxImage } : {}),
-            ...(attrs.dist ? { dist: attrs.dist } : {}),
-            ...(attrs.group ? { group: attrs.group } : {}),
-            ...(attrs.os ? { os: attrs.os } : {}),
-            ...(attrs.jobId ? { jobId: attrs.jobId } : {}),
-            ...(attrs.repository ? { repository: attrs.repository } : {}),
-            ...(attrs.vmSize?.startsWith('gpu') ? { gpuVmType: attrs.vmSize } : {}),
-          },
-          signal ? { signal } : {},
-        );
+        name = await this.#selector.select(imageSelectParams('gce', attrs), signal ? { signal } : {});
         if (name === 'default') name = this.options.IMAGE_DEFAULT;
       }
       const image = await this.#findImage(name, signal);

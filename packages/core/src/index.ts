@@ -10,6 +10,7 @@ export { ApiImageSelector, apiImageQueryLines } from './image/api-image-selector
 export { createImageSelector } from './image/create-image-selector.js';
 export { EnvImageSelector, envImageCandidates } from './image/env-image-selector.js';
 export type { ImageSelector, ImageSelectParams } from './image/image-selector.js';
+export { imageSelectParams } from './image/image-selector.js';
 export type { LifecycleInfo } from './lifecycle/labels.js';
 export {
   DEFAULT_EXPIRY_GRACE_MS,

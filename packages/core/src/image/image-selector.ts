@@ -16,3 +16,26 @@ export interface ImageSelectParams {
 export interface ImageSelector {
   select(params: ImageSelectParams, options?: { signal?: AbortSignal }): Promise<string>;
 }
+
+/** The selector's view of a job: its attributes under the Go `image.Params` names. */
+export function imageSelectParams(
+  infra: string,
+  attributes: {
+    language?: string;
+    osxImage?: string;
+    dist?: string;
+    group?: string;
+    os?: string;
+    jobId?: string;
+    repository?: string;
+    vmSize?: string;
+  },
+): ImageSelectParams {
+  const params: ImageSelectParams = { infra };
+  for (const key of ['language', 'osxImage', 'dist', 'group', 'os', 'jobId', 'repository'] as const) {
+    if (attributes[key]) params[key] = attributes[key];
+  }
+  // GPU sizes ("gpu-medium") pick GPU images, as the Go master's GpuVMType did.
+  if (attributes.vmSize?.startsWith('gpu')) params.gpuVmType = attributes.vmSize;
+  return params;
+}

@@ -32,6 +32,11 @@ function runBashDirectly(scriptPath, sink) {
   return Promise.all([pipeline(child.stdout, sink), exited]);
 }
 
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
 async function perJobOverhead() {
   const emptyScript = join(work, 'empty.sh');
   writeFileSync(emptyScript, 'true\n');
@@ -48,22 +53,23 @@ async function perJobOverhead() {
     await directJob(); // warm-up
     await localJob();
   }
-  // Interleaved, job by job, so both sides see the same machine load.
-  let direct = 0;
-  let local = 0;
+  // Interleaved, job by job, so both sides see the same machine load; medians, so a stray
+  // GC pause or scheduler hiccup does not decide the ratio.
+  const directTimes = [];
+  const localTimes = [];
   for (let i = 0; i < JOBS; i++) {
     let started = performance.now();
     await directJob();
-    direct += performance.now() - started;
+    directTimes.push(performance.now() - started);
     started = performance.now();
     await localJob();
-    local += performance.now() - started;
+    localTimes.push(performance.now() - started);
   }
-  direct /= JOBS;
-  local /= JOBS;
+  const direct = median(directTimes);
+  const local = median(localTimes);
   assert.deepEqual(await provider.listManagedResources(), []);
   console.log(
-    `per job: direct bash spawn ${direct.toFixed(2)} ms, backend-local start+upload+run+stop ${local.toFixed(2)} ms`,
+    `per job (median of ${JOBS}): direct bash spawn ${direct.toFixed(2)} ms, backend-local start+upload+run+stop ${local.toFixed(2)} ms`,
   );
   console.log(
     `RATIO per-job time, backend-local / direct spawn: ${(local / direct).toFixed(2)}x (goal <= 1.5x)`,

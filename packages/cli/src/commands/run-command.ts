@@ -131,7 +131,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       progress: renderer,
     });
     renderer.note(
-      `workerkit: instance ${instance.id} ${instance.imageName} (startup ${formatDuration(instance.startupDuration)})`,
+      `workerkit: instance ${[instance.id, instance.imageName].filter(Boolean).join(' ')} (startup ${formatDuration(instance.startupDuration)})`,
     );
     renderer.phase('uploading script');
     await instance.uploadScript(script, {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Installs the system programs the integration tests drive (OpenSSH, Docker Engine, busybox)
+// Installs the system programs the integration tests drive (OpenSSH, Docker Engine, busybox,
+// openssl for the TLS daemon test, unshare for the emulators' guests)
 // once, before the test run, so parallel suites never race for the apt lock. Debian only, as
 // root; elsewhere it only reports what is missing.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -10,6 +11,8 @@ const wanted = [
   { pkg: 'openssh-client', present: () => has('ssh') && has('sftp') && has('ssh-keygen') },
   { pkg: 'docker.io', present: () => has('dockerd') },
   { pkg: 'busybox-static', present: () => existsSync('/bin/busybox') },
+  { pkg: 'openssl', present: () => has('openssl') },
+  { pkg: 'util-linux', present: () => has('unshare') },
 ];
 
 function has(command) {

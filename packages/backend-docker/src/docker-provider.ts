@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import {
-  defaultOwnerId,
   type Instance,
   LIFECYCLE_LABELS,
   type Logger,
@@ -17,7 +16,6 @@ import {
   type StartAttributes,
   type StartOptions,
   sleep,
-  stderrLogger,
 } from '@workerkit/core';
 import Docker from 'dockerode';
 import { CpuSetAllocator } from './cpu-set-allocator.js';
@@ -89,10 +87,10 @@ export class DockerProvider implements Provider {
   readonly #cpuSets: CpuSetAllocator | undefined;
   readonly #sshPorts: PortPool | undefined;
 
-  constructor(config: ProviderConfig, context: Partial<ProviderContext> = {}) {
+  constructor(config: ProviderConfig, context: ProviderContext) {
     this.settings = parseDockerSettings(config, (path) => readFileSync(path));
-    this.#ownerId = context.ownerId ?? defaultOwnerId();
-    this.#logger = context.logger ?? stderrLogger;
+    this.#ownerId = context.ownerId;
+    this.#logger = context.logger;
     const client = createDockerClient(this.settings);
     this.docker = client.docker;
     this.#agent = client.agent;

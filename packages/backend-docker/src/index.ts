@@ -1,4 +1,10 @@
-import { ProviderConfig, type ProviderContext, registerBackend } from '@workerkit/core';
+import {
+  type ProviderConfig,
+  type ProviderContext,
+  providerContext,
+  registerBackend,
+  toProviderConfig,
+} from '@workerkit/core';
 import { dockerOptions } from './docker-options.js';
 import { DockerProvider } from './docker-provider.js';
 
@@ -22,10 +28,7 @@ export function createDockerProvider(
   config: ProviderConfig | Readonly<Record<string, string | undefined>>,
   context: Partial<ProviderContext> = {},
 ): DockerProvider {
-  return new DockerProvider(
-    config instanceof ProviderConfig ? config : ProviderConfig.fromMap(config),
-    context,
-  );
+  return new DockerProvider(toProviderConfig(config), providerContext(context));
 }
 
 registerBackend({

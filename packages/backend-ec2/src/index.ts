@@ -1,10 +1,9 @@
 import {
-  defaultOwnerId,
-  type Logger,
-  ProviderConfig,
+  type ProviderConfig,
   type ProviderContext,
+  providerContext,
   registerBackend,
-  stderrLogger,
+  toProviderConfig,
 } from '@workerkit/core';
 import { EC2_ALIAS, ec2Options, resolveEc2Config } from './ec2-options.js';
 import { Ec2Provider } from './ec2-provider.js';
@@ -48,12 +47,7 @@ export function createEc2Provider(
   config: ProviderConfig | Readonly<Record<string, string | undefined>> = {},
   context: Partial<ProviderContext> = {},
 ): Ec2Provider {
-  const providerConfig = config instanceof ProviderConfig ? config : ProviderConfig.fromMap(config);
-  const logger: Logger = context.logger ?? stderrLogger;
-  return new Ec2Provider(resolveEc2Config(providerConfig), {
-    ownerId: context.ownerId ?? defaultOwnerId(),
-    logger,
-  });
+  return new Ec2Provider(resolveEc2Config(toProviderConfig(config)), providerContext(context));
 }
 
 registerBackend({

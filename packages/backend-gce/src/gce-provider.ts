@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   createImageSelector,
-  defaultOwnerId,
   formatDuration,
   type ImageSelector,
   InvalidConfigError,
@@ -15,12 +14,13 @@ import {
   ProviderApiError,
   type ProviderConfig,
   type ProviderContext,
+  providerContext,
   readLifecycleLabels,
   type SignalOptions,
   type StartAttributes,
   type StartOptions,
   sleep,
-  stderrLogger,
+  toProviderConfig,
   withDefaults,
 } from '@workerkit/core';
 import { connect, generateKeyPair, type HostKeyPolicy, type SshConnection } from '@workerkit/ssh';
@@ -56,10 +56,10 @@ export class GceProvider implements Provider {
   readonly #images = new Map<string, { at: number; image: Promise<IImage> }>();
   #plan: Promise<ZonePlan> | undefined;
 
-  constructor(config: ProviderConfig, context: Partial<ProviderContext> = {}) {
+  constructor(config: ProviderConfig, context: ProviderContext) {
     this.options = parseGceOptions(config);
-    this.#ownerId = context.ownerId ?? defaultOwnerId();
-    this.#logger = context.logger ?? stderrLogger;
+    this.#ownerId = context.ownerId;
+    this.#logger = context.logger;
     this.#selector = createImageSelector(this.options.IMAGE_SELECTOR_TYPE, {
       config,
       ...(this.options.IMAGE_SELECTOR_URL ? { url: this.options.IMAGE_SELECTOR_URL } : {}),
@@ -453,8 +453,8 @@ function shuffle<T>(items: readonly T[]): T[] {
 
 /** Creates the gce provider from its options (see the README for every option). */
 export function createGceProvider(
-  config: ProviderConfig,
+  config: ProviderConfig | Readonly<Record<string, string | undefined>>,
   context: Partial<ProviderContext> = {},
 ): GceProvider {
-  return new GceProvider(config, context);
+  return new GceProvider(toProviderConfig(config), providerContext(context));
 }

@@ -3,12 +3,11 @@
  * emulator that throttles above 5 calls/s. Prints the numbers; asserts correctness and the call
  * budget, never timing.
  */
-import type { Logger } from '@workerkit/core';
+import { silentLogger } from '@workerkit/core';
 import { type Ec2Emulator, RecordingSink, startEc2Emulator } from '@workerkit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEc2Provider, type Ec2Provider } from '../src/index.js';
 
-const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const job = { language: 'minimal', jobId: '1', repository: 'workerkit/bench', hardTimeout: 10 * 60_000 };
 
 let emulator: Ec2Emulator;
@@ -26,7 +25,7 @@ function provider(extra: Record<string, string> = {}): Ec2Provider {
       BOOT_POLL_SLEEP: '100ms',
       ...extra,
     },
-    { ownerId: 'bench_1', logger: quiet },
+    { ownerId: 'bench_1', logger: silentLogger },
   );
 }
 

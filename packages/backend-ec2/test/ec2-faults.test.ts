@@ -2,28 +2,18 @@ import { ProviderApiError, type StartAttributes } from '@workerkit/core';
 import { HostKeyMismatchError, SshNotReadyError } from '@workerkit/ssh';
 import { RecordingSink } from '@workerkit/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createEc2Provider, type Ec2Provider } from '../src/index.js';
+import type { Ec2Provider } from '../src/index.js';
 import {
   type EmulatedSetup,
-  emulatorConfig,
   job,
   progressRecorder,
-  RecordingLogger,
+  providerFactory,
   startEmulatedProvider,
 } from './ec2-test-helpers.js';
 
 let setup: EmulatedSetup;
-const extraProviders: Ec2Provider[] = [];
 
-/** A provider on the shared emulator with some options changed. */
-function providerWith(config: Record<string, string>): Ec2Provider {
-  const provider = createEc2Provider(emulatorConfig(setup.emulator, config), {
-    ownerId: 'ec2-test_1',
-    logger: new RecordingLogger(),
-  });
-  extraProviders.push(provider);
-  return provider;
-}
+const { providerWith, closeAll } = providerFactory(() => setup.emulator);
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -79,7 +69,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  for (const provider of extraProviders) await provider.close();
+  await closeAll();
   await setup?.provider.close();
   await setup?.emulator.stop();
 });

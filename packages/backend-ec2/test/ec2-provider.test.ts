@@ -10,28 +10,21 @@ import {
 } from '@workerkit/core';
 import { RecordingSink } from '@workerkit/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createEc2Provider, type Ec2Provider, hostKeysFromConsoleOutput } from '../src/index.js';
+import { createEc2Provider, hostKeysFromConsoleOutput } from '../src/index.js';
 import {
   type EmulatedSetup,
   emulatorConfig,
   job,
   progressRecorder,
+  providerFactory,
   RecordingLogger,
   startEmulatedProvider,
 } from './ec2-test-helpers.js';
 
 let setup: EmulatedSetup;
 let raw: EC2Client;
-const providers: Ec2Provider[] = [];
 
-function providerWith(config: Record<string, string>): Ec2Provider {
-  const provider = createEc2Provider(emulatorConfig(setup.emulator, config), {
-    ownerId: 'ec2-test_1',
-    logger: new RecordingLogger(),
-  });
-  providers.push(provider);
-  return provider;
-}
+const { providerWith, track, closeAll } = providerFactory(() => setup.emulator);
 
 beforeAll(async () => {
   setup = await startEmulatedProvider();
@@ -52,7 +45,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   raw?.destroy();
-  for (const provider of providers) await provider.close();
+  await closeAll();
   await setup?.provider.close();
   await setup?.emulator.stop();
 });
@@ -253,12 +246,12 @@ describe('ec2 provider', () => {
         ...config
       } = emulatorConfig(setup.emulator);
       const provider = createEc2Provider(config, { ownerId: 'ec2-test_1', logger: new RecordingLogger() });
-      providers.push(provider);
+      track(provider);
       const instance = await provider.start(job);
       await instance.stop();
       process.env.AWS_ACCESS_KEY_ID = 'AKIAOTHER';
       const other = createEc2Provider(config, { ownerId: 'ec2-test_1', logger: new RecordingLogger() });
-      providers.push(other);
+      track(other);
       const error = await other.listManagedResources().catch((e: unknown) => e);
       expect(error).toMatchObject({ name: 'ProviderApiError', code: 'AuthFailure', retryable: false });
     } finally {

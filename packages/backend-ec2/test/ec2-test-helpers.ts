@@ -1,5 +1,10 @@
-import type { Logger, ProgressEntry } from '@workerkit/core';
-import { type Ec2Emulator, type Ec2EmulatorOptions, startEc2Emulator } from '@workerkit/testkit';
+import type { ProgressEntry } from '@workerkit/core';
+import {
+  type Ec2Emulator,
+  type Ec2EmulatorOptions,
+  RecordingLogger,
+  startEc2Emulator,
+} from '@workerkit/testkit';
 import { createEc2Provider, type Ec2Provider } from '../src/index.js';
 
 /** Options that point the provider at an emulator, with waits sized for instant boots. */
@@ -28,22 +33,7 @@ export function emulatorConfig(
   };
 }
 
-/** Records what the provider logs, for assertions and to keep test output quiet. */
-export class RecordingLogger implements Logger {
-  readonly lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
-  debug(message: string, fields?: Record<string, unknown>) {
-    this.lines.push({ level: 'debug', message, ...(fields ? { fields } : {}) });
-  }
-  info(message: string, fields?: Record<string, unknown>) {
-    this.lines.push({ level: 'info', message, ...(fields ? { fields } : {}) });
-  }
-  warn(message: string, fields?: Record<string, unknown>) {
-    this.lines.push({ level: 'warn', message, ...(fields ? { fields } : {}) });
-  }
-  error(message: string, fields?: Record<string, unknown>) {
-    this.lines.push({ level: 'error', message, ...(fields ? { fields } : {}) });
-  }
-}
+export { RecordingLogger };
 
 export interface EmulatedSetup {
   emulator: Ec2Emulator;
@@ -61,6 +51,30 @@ export async function startEmulatedProvider(
     logger,
   });
   return { emulator, provider, logger };
+}
+
+/**
+ * Providers on a shared emulator with some options changed; `closeAll` closes every one made.
+ */
+export function providerFactory(emulator: () => Ec2Emulator) {
+  const made: Ec2Provider[] = [];
+  return {
+    providerWith(config: Record<string, string>): Ec2Provider {
+      const provider = createEc2Provider(emulatorConfig(emulator(), config), {
+        ownerId: 'ec2-test_1',
+        logger: new RecordingLogger(),
+      });
+      made.push(provider);
+      return provider;
+    },
+    track(provider: Ec2Provider): Ec2Provider {
+      made.push(provider);
+      return provider;
+    },
+    async closeAll(): Promise<void> {
+      for (const provider of made.splice(0)) await provider.close();
+    },
+  };
 }
 
 export function progressRecorder(): { entries: ProgressEntry[]; progress: (entry: ProgressEntry) => void } {

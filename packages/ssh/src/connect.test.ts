@@ -1,7 +1,7 @@
 import net from 'node:net';
-import { freePort, generateSshKey, type SshdHandle, startSshd } from '@workerkit/testkit';
+import { freePort, generateSshKey, RecordingLogger, type SshdHandle, startSshd } from '@workerkit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectTo, optionsFor, recordingLogger } from '../test/helpers.js';
+import { connectTo, optionsFor } from '../test/helpers.js';
 import { connect } from './connect.js';
 import { generateKeyPair } from './key-pair.js';
 import {
@@ -101,7 +101,8 @@ describe('connect', () => {
 
   it('trusts on first use only when asked by name, and then holds the server to that key', async () => {
     const store = new Map<string, string>();
-    const { logger, lines } = recordingLogger();
+    const logger = new RecordingLogger();
+    const { lines } = logger;
     const first = await connectTo(sshd, key, { hostKey: { kind: 'trust-on-first-use', store }, logger });
     await first.close();
     expect(store.get(`${ADDRESS}:${sshd.port}`)).toBe(sshd.hostKeyFingerprint);
@@ -124,7 +125,8 @@ describe('connect', () => {
   });
 
   it('accepts any host key with insecure, and logs a warning saying so', async () => {
-    const { logger, lines } = recordingLogger();
+    const logger = new RecordingLogger();
+    const { lines } = logger;
     await using connection = await connectTo(sshd, key, { hostKey: { kind: 'insecure' }, logger });
     expect(connection.hostKeyFingerprint).toBe(sshd.hostKeyFingerprint);
     const warnings = lines.filter((line) => line.level === 'warn');

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
-import type { Logger } from '@workerkit/core';
 import type { SshdHandle } from '@workerkit/testkit';
 import { type ConnectOptions, connect, type SshConnection, type SshKeyPair } from '../src/index.js';
 
@@ -71,16 +70,6 @@ export function slowWritable(delayMs: number, highWaterMark = 1024) {
     },
   });
   return { stream, buffer: () => Buffer.concat(chunks) };
-}
-
-/** A logger that records what it is told. */
-export function recordingLogger() {
-  const lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
-  const at = (level: string) => (message: string, fields?: Record<string, unknown>) => {
-    lines.push({ level, message, ...(fields ? { fields } : {}) });
-  };
-  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-  return { logger, lines };
 }
 
 /** Polls until `predicate` holds or `timeoutMs` passes; returns whether it held. */

@@ -5,4 +5,6 @@ export * from './docker/index.js';
 export * from './ec2-emulator/index.js';
 export * from './gce-emulator/index.js';
 export { installLoopbackGuard, isLoopbackAddress, NonLoopbackConnectionError } from './loopback-guard.js';
+export type { LoggedLine } from './recording-logger.js';
+export { RecordingLogger } from './recording-logger.js';
 export * from './sshd/index.js';

@@ -7,6 +7,7 @@ import {
   type StartAttributes,
 } from '@workerkit/core';
 import type Docker from 'dockerode';
+import { abortOption } from './docker-abort-option.js';
 import { dockerApiError, isNotFound } from './docker-errors.js';
 import { DOCKER_ALIAS, type DockerSettings } from './docker-options.js';
 
@@ -99,7 +100,7 @@ export class DockerImageSelection {
   async #byTag(language: string | undefined, signal?: AbortSignal): Promise<DockerImageChoice> {
     let images: ImageSummaryLike[];
     try {
-      images = await this.#docker.listImages(signal ? { abortSignal: signal } : {});
+      images = await this.#docker.listImages(abortOption(signal));
     } catch (error) {
       signal?.throwIfAborted();
       throw dockerApiError('image list', error);

@@ -14,6 +14,7 @@ import {
   whenAborted,
 } from '@workerkit/core';
 import type Docker from 'dockerode';
+import { abortOption } from './docker-abort-option.js';
 import { dockerApiError, engineMessage, isNotFound } from './docker-errors.js';
 import { createTar, firstFileInTar } from './docker-tar.js';
 
@@ -195,18 +196,20 @@ export class NativeChannel implements ScriptChannel {
     signal?.throwIfAborted();
     if (this.#uploaded) throw new StaleVmError();
     // Native stale-VM check (the Go worker had none): a script already in place means reuse.
-    const exists = await this.#container.infoArchive({ path: NATIVE_SCRIPT_PATH, abortSignal: signal }).then(
-      () => true,
-      (error: unknown) => {
-        signal?.throwIfAborted();
-        if (isNotFound(error)) return false;
-        throw dockerApiError('script upload (stat)', error);
-      },
-    );
+    const exists = await this.#container
+      .infoArchive({ path: NATIVE_SCRIPT_PATH, ...abortOption(signal) })
+      .then(
+        () => true,
+        (error: unknown) => {
+          signal?.throwIfAborted();
+          if (isNotFound(error)) return false;
+          throw dockerApiError('script upload (stat)', error);
+        },
+      );
     if (exists) throw new StaleVmError();
     const archive = createTar([{ path: NATIVE_SCRIPT_PATH.slice(1), content: script, mode: 0o755 }]);
     try {
-      await this.#container.putArchive(archive, { path: '/', abortSignal: signal });
+      await this.#container.putArchive(archive, { path: '/', ...abortOption(signal) });
     } catch (error) {
       signal?.throwIfAborted();
       throw dockerApiError('script upload', error);
@@ -330,7 +333,7 @@ export class NativeChannel implements ScriptChannel {
     try {
       const stream = (await this.#container.getArchive({
         path: TRACE_PATH,
-        abortSignal: signal,
+        ...abortOption(signal),
       })) as Readable;
       archive = await readAll(stream);
     } catch (error) {

@@ -1,6 +1,7 @@
 import type { Logger, OutputSink, Progresser, RunResult } from '@workerkit/core';
 import { connect, generateKeyPair, type SshConnection } from '@workerkit/ssh';
 import type Docker from 'dockerode';
+import { abortOption } from './docker-abort-option.js';
 import { dockerApiError } from './docker-errors.js';
 import type { ScriptChannel } from './docker-native-channel.js';
 import { TRACE_PATH } from './docker-native-channel.js';
@@ -61,7 +62,7 @@ export async function prepareSshAccess(containerName: string): Promise<SshAccess
         },
       ]);
       try {
-        await container.putArchive(archive, { path: '/', abortSignal: signal });
+        await container.putArchive(archive, { path: '/', ...abortOption(signal) });
       } catch (error) {
         signal?.throwIfAborted();
         throw dockerApiError('ssh key install', error);

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureSshdInstalled, SSHD_PATH } from '../sshd/index.js';
+import { PRIVATE_SSHD_DEFAULTS } from '../sshd/sshd-config-defaults.js';
 import { generateKeyMaterial } from './ec2-key-material.js';
 
 /** A booted emulated instance: what its console prints and how to kill it. */
@@ -93,17 +94,10 @@ export const ec2SshdGuestBooter: Ec2GuestBooter = async (spec) => {
     `PidFile ${path.join(dir, 'sshd.pid')}`,
     `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
     'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'PubkeyAuthentication yes',
     'PermitRootLogin prohibit-password',
-    'UsePAM no',
-    'StrictModes no',
-    'UseDNS no',
-    'PrintMotd no',
-    'PrintLastLog no',
-    'MaxStartups 64',
     'MaxSessions 16',
     'LogLevel ERROR',
+    ...PRIVATE_SSHD_DEFAULTS,
     `SetEnv HOME=${home}`,
     `Subsystem sftp internal-sftp -d ${home}`,
     '',

@@ -13,6 +13,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ensureSshdInstalled, SSHD_PATH } from '../sshd/ensure-sshd-installed.js';
 import { canConnect } from '../sshd/free-port.js';
 import { descendantsOf, isProcessAlive, signalPids } from '../sshd/process-tree.js';
+import { PRIVATE_SSHD_DEFAULTS } from '../sshd/sshd-config-defaults.js';
 import { generateSshKey } from '../sshd/sshd-host-key.js';
 import type { GceGuest, GceGuestBooter, GceGuestSpec } from './gce-emulator-types.js';
 
@@ -77,17 +78,9 @@ async function bootSshdGuest(spec: GceGuestSpec): Promise<GceGuest> {
     `AuthorizedKeysFile ${keysDir}/%u`,
     // No metadata user: nobody may log in (an impossible name keeps AllowUsers non-empty).
     `AllowUsers ${users.length > 0 ? users.join(' ') : 'nobody-may-log-in'}`,
-    'PubkeyAuthentication yes',
     'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
     'PermitRootLogin yes',
-    'UsePAM no',
-    'StrictModes no',
-    'UseDNS no',
-    'PrintMotd no',
-    'PrintLastLog no',
-    'MaxStartups 64',
-    'MaxSessions 32',
+    ...PRIVATE_SSHD_DEFAULTS,
     `LogLevel ${process.env.WORKERKIT_GCE_GUEST_LOGLEVEL ?? 'ERROR'}`,
     'Subsystem sftp internal-sftp',
     '',

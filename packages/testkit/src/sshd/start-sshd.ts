@@ -16,6 +16,7 @@ import { ensureSshdInstalled, SSHD_PATH } from './ensure-sshd-installed.js';
 import { canConnect, freePort } from './free-port.js';
 import { createLoginUser, deleteLoginUser } from './login-user.js';
 import { descendantsOf, isProcessAlive, signalPids } from './process-tree.js';
+import { PRIVATE_SSHD_DEFAULTS } from './sshd-config-defaults.js';
 import { generateSshKey, type SshdHostKey, type SshdHostKeyType } from './sshd-host-key.js';
 
 export interface StartSshdOptions {
@@ -155,19 +156,11 @@ function sshdConfig({
     `PidFile ${paths.pidFile}`,
     `AuthorizedKeysFile ${paths.authorizedKeys}`,
     `AllowUsers ${user}`,
-    'PubkeyAuthentication yes',
     `PasswordAuthentication ${password === undefined ? 'no' : 'yes'}`,
-    'KbdInteractiveAuthentication no',
     // The login user is uid 0.
     'PermitRootLogin yes',
-    'UsePAM no',
-    'StrictModes no',
-    'UseDNS no',
-    'PrintMotd no',
-    'PrintLastLog no',
-    'MaxStartups 64',
-    'MaxSessions 32',
     'LogLevel VERBOSE',
+    ...PRIVATE_SSHD_DEFAULTS,
     // Each instance has its own temp dir, removed with it, like a machine's /tmp.
     `SetEnv TMPDIR=${paths.tmpDir}`,
     'Subsystem sftp internal-sftp',

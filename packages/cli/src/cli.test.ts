@@ -86,6 +86,18 @@ describe('workerkit run', () => {
     expect(passing).toMatchObject({ code: 3, stdout: 'hi' });
   });
 
+  it('treats --trace as best effort: a backend without traces still passes the job', async () => {
+    const outcome = await run([
+      'run',
+      '--trace',
+      join(work, 'trace.out'),
+      script('traced.sh', 'echo traced\n'),
+    ]);
+    expect(outcome).toMatchObject({ code: 0, stdout: 'traced\n' });
+    expect(outcome.stderr).toContain('workerkit: no trace: local: DownloadTrace not implemented');
+    expect(existsSync(join(work, 'trace.out'))).toBe(false);
+  });
+
   it('exits 78 for a bad option, naming it', async () => {
     const outcome = await run(['run', '-b', 'fake', '-c', 'RUN_SLEEP=later', script('any.sh', 'true\n')]);
     expect(outcome.code).toBe(EXIT_CODES.config);

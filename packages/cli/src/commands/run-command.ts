@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
@@ -165,7 +165,12 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   } finally {
     renderer.done();
     await stopQuietly(instance, io);
-    await provider.close();
+    // A failing close must not replace the job's exit status with an internal error.
+    await provider
+      .close()
+      .catch((error: unknown) =>
+        io.stderr.write(`workerkit: closing the provider failed: ${describe(error)}\n`),
+      );
     interrupts.dispose();
   }
 }
@@ -183,15 +188,13 @@ function exitCodeFor(result: RunResult, interrupted: boolean, io: CliIo): number
 
 async function saveTrace(instance: Instance, path: string, io: CliIo): Promise<void> {
   try {
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(path, await instance.downloadTrace());
   } catch (error) {
     // Best effort, as in the Go worker: a missing trace never fails the job.
-    if (!TraceNotImplementedError.isInstance(error) && !TraceNotFoundError.isInstance(error)) {
-      io.stderr.write(`workerkit: could not download the trace: ${describe(error)}\n`);
-    } else {
-      io.stderr.write(`workerkit: no trace: ${describe(error)}\n`);
-    }
+    const absent = TraceNotImplementedError.isInstance(error) || TraceNotFoundError.isInstance(error);
+    io.stderr.write(
+      `workerkit: ${absent ? 'no trace' : 'could not download the trace'}: ${describe(error)}\n`,
+    );
   }
 }
 

@@ -17,6 +17,8 @@ export interface ContainerSpecInput {
   cpusetCpus?: string;
   ssh?: SshEndpoint;
   now?: number;
+  /** The expiry label; default: the job's hard timeout from `now`, plus grace. */
+  expiresAt?: Date;
 }
 
 /** The container name for a job: the Go worker's `travis-job-<owner>-<repo>-<job id>`. */
@@ -41,7 +43,7 @@ export function containerLabels(input: Omit<ContainerSpecInput, 'imageId'>): Rec
     ...lifecycleLabels({
       ownerId: input.ownerId,
       ...(attributes.jobId ? { jobId: attributes.jobId } : {}),
-      expiresAt: expiryFor(attributes.hardTimeout, input.now),
+      expiresAt: input.expiresAt ?? expiryFor(attributes.hardTimeout, input.now),
     }),
   };
 }

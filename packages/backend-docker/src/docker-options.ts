@@ -240,6 +240,11 @@ export const dockerOptions = defineOptions(DOCKER_ALIAS, {
     description:
       'container network mode ("none", "host", "bridge" or a network name; default "": the daemon\'s default)',
   }),
+  WARM_CONTAINERS: option(t.int({ min: 0, max: 64 }), {
+    description:
+      "started containers kept ready for the next jobs, native mode only (0 disables): a job then skips container create and start; a warm container takes the job's name but keeps its own hostname and empty travis.* labels",
+    default: '0',
+  }),
   STOP_TIMEOUT: option(t.duration(), {
     description: 'grace period for a container to stop before it is killed and removed',
     default: '30s',
@@ -372,6 +377,13 @@ export function parseDockerSettings(
       );
     }
     settings.imageAliases[alias] = target;
+  }
+  if (settings.WARM_CONTAINERS > 0 && !settings.NATIVE) {
+    throw invalid(
+      'WARM_CONTAINERS',
+      String(settings.WARM_CONTAINERS),
+      '0 unless NATIVE=true (ssh mode puts a per-job key into each container before it starts)',
+    );
   }
   const sshPorts = settings.SSH_PORT;
   if (!settings.NATIVE && sshPorts.first !== sshPorts.last && !settings.SSH_ADDRESS) {

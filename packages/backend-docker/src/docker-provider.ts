@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import {
+  expiryFor,
   type Instance,
   LIFECYCLE_LABELS,
   type Logger,
@@ -27,6 +29,13 @@ import { NativeChannel, type ScriptChannel } from './docker-native-channel.js';
 import { DOCKER_ALIAS, type DockerSettings, parseDockerSettings } from './docker-options.js';
 import { prepareSshAccess } from './docker-ssh-channel.js';
 import { PortPool } from './port-pool.js';
+import { type WarmContainer, WarmPool } from './warm-pool.js';
+
+/**
+ * How long a warm container's expiry label lasts. Labels cannot change, so a claimed one keeps
+ * it: a job whose hard timeout would outlast it starts cold instead.
+ */
+const WARM_CONTAINER_LIFETIME_MS = 24 * 60 * 60_000;
 
 /** docker-modem takes an http(s) Agent; @types/dockerode does not list it. */
 type DockerOptionsWithAgent = Docker.DockerOptions & { agent: HttpAgent };
@@ -86,6 +95,7 @@ export class DockerProvider implements Provider {
   readonly #images: DockerImageSelection;
   readonly #cpuSets: CpuSetAllocator | undefined;
   readonly #sshPorts: PortPool | undefined;
+  readonly #warm: WarmPool | undefined;
 
   constructor(config: ProviderConfig, context: ProviderContext) {
     this.settings = parseDockerSettings(config, (path) => readFileSync(path));
@@ -99,6 +109,37 @@ export class DockerProvider implements Provider {
     if (!this.settings.NATIVE && this.settings.SSH_ADDRESS) {
       this.#sshPorts = new PortPool(this.settings.SSH_PORT.first, this.settings.SSH_PORT.last);
     }
+    if (this.settings.WARM_CONTAINERS > 0) {
+      this.#warm = new WarmPool({
+        size: this.settings.WARM_CONTAINERS,
+        launch: (imageId) => this.#launchWarm(imageId),
+        remove: (id) =>
+          removeContainer(this.docker, id, { stopTimeoutMs: 0, logger: this.#logger, graceful: false }),
+        logger: this.#logger,
+      });
+    }
+  }
+
+  /** Warm containers ready for a job (0 when WARM_CONTAINERS is off). */
+  get warmCount(): number {
+    return this.#warm?.readyCount ?? 0;
+  }
+
+  /**
+   * Fills the warm pool (WARM_CONTAINERS) with containers for the image these attributes
+   * select, so even the first job skips create and start; resolves when they run. Without a
+   * pool it does nothing.
+   */
+  async prewarm(attributes: StartAttributes, options: SignalOptions = {}): Promise<void> {
+    if (!this.#warm) return;
+    const image = await this.#images.select(attributes, options.signal);
+    this.#warm.topUp(image.id);
+    await this.whenWarmPoolIdle();
+  }
+
+  /** Resolves once no warm container is being started (refills run after each job's stop). */
+  whenWarmPoolIdle(): Promise<void> {
+    return this.#warm?.idle() ?? Promise.resolve();
   }
 
   /** CPUs free for new containers (undefined when CPU sets are off). */
@@ -173,31 +214,35 @@ export class DockerProvider implements Provider {
         },
         name,
       );
-      report(progress, { message: `creating container ${name}` });
-      createUnanswered = true;
-      try {
-        containerId = await this.#create(spec, attributes, progress);
-      } catch (error) {
-        // The daemon answered with an error: it created nothing (and the name may be someone else's).
-        if (statusOf((error as { cause?: unknown }).cause) !== undefined) createUnanswered = false;
-        throw error;
+      const warm = this.#warm;
+      if (warm) holds.push({ release: () => warm.topUp(image.id) });
+      containerId = warm
+        ? await this.#claimWarm(warm, image.id, name, attributes, cpuSet, signal)
+        : undefined;
+      let state: Docker.ContainerInspectInfo | undefined;
+      if (containerId) {
+        report(progress, { message: `claimed warm container ${containerId.slice(0, 7)}`, state: 'success' });
+      } else {
+        report(progress, { message: `creating container ${name}` });
+        createUnanswered = true;
+        try {
+          containerId = await this.#create(spec, attributes, progress);
+        } catch (error) {
+          // The daemon answered with an error: it created nothing (and the name may be someone else's).
+          if (statusOf((error as { cause?: unknown }).cause) !== undefined) createUnanswered = false;
+          throw error;
+        }
+        createUnanswered = false;
+        signal?.throwIfAborted();
+        if (ssh) await ssh.install(this.docker.getContainer(containerId), signal);
+        state = await this.#startContainer(containerId, signal);
+        report(progress, { message: `container ${containerId.slice(0, 7)} running`, state: 'success' });
       }
-      createUnanswered = false;
-      signal?.throwIfAborted();
-      if (ssh) await ssh.install(this.docker.getContainer(containerId), signal);
       const container = this.docker.getContainer(containerId);
-      try {
-        await container.start();
-      } catch (error) {
-        throw dockerApiError('container start', error);
-      }
-      signal?.throwIfAborted();
-      const state = await this.#waitRunning(container, signal);
-      report(progress, { message: `container ${containerId.slice(0, 7)} running`, state: 'success' });
       channel = ssh
         ? await this.#connectSsh(container, signal, (connectSignal) =>
             ssh.connect({
-              host: this.settings.SSH_ADDRESS || containerAddress(state),
+              host: this.settings.SSH_ADDRESS || containerAddress(state!),
               port: sshEndpoint?.port ?? this.settings.SSH_PORT.first,
               dialTimeoutMs: this.settings.SSH_DIAL_TIMEOUT,
               readyTimeoutMs: this.settings.SSH_READY_TIMEOUT,
@@ -255,6 +300,96 @@ export class DockerProvider implements Provider {
       });
       if (signal?.aborted) throw signal.reason;
       throw error;
+    }
+  }
+
+  /** Starts a created container and waits until it runs. */
+  async #startContainer(containerId: string, signal?: AbortSignal): Promise<Docker.ContainerInspectInfo> {
+    const container = this.docker.getContainer(containerId);
+    try {
+      await container.start();
+    } catch (error) {
+      throw dockerApiError('container start', error);
+    }
+    signal?.throwIfAborted();
+    return this.#waitRunning(container, signal);
+  }
+
+  /** Creates and starts a container for the warm pool: no job yet, so a name of its own. */
+  async #launchWarm(imageId: string): Promise<WarmContainer> {
+    const expiresAt = new Date(Date.now() + WARM_CONTAINER_LIFETIME_MS);
+    const name = `workerkit-warm-${randomBytes(6).toString('hex')}`;
+    const spec = containerSpec(
+      { settings: this.settings, attributes: {}, imageId, ownerId: this.#ownerId, expiresAt },
+      name,
+    );
+    let id: string | undefined;
+    try {
+      id = (await this.docker.createContainer(spec)).id;
+      await this.#startContainer(id);
+      return { id, imageId, expiresAt };
+    } catch (error) {
+      await removeContainer(this.docker, id ?? name, {
+        stopTimeoutMs: 0,
+        logger: this.#logger,
+        graceful: false,
+      }).catch(() => {});
+      throw dockerApiError('warm container start', error);
+    }
+  }
+
+  /**
+   * Takes a warm container for the job and makes it the job's: its name (a leftover of the
+   * same job is removed first, as on create) and its CPU set. A warm container that died or
+   * cannot be adopted is removed and the next one tried; undefined means start cold.
+   */
+  async #claimWarm(
+    pool: WarmPool,
+    imageId: string,
+    name: string,
+    attributes: StartAttributes,
+    cpuSet: { cpusetCpus: string } | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<string | undefined> {
+    for (;;) {
+      const warm = await pool.claim(imageId, expiryFor(attributes.hardTimeout), signal);
+      if (!warm) return undefined;
+      const container = this.docker.getContainer(warm.id);
+      try {
+        const state = await container.inspect();
+        if (!state.State.Running) throw new Error(`it is ${state.State.Status}`);
+        await this.#rename(container, name, attributes);
+        if (cpuSet) await container.update({ CpusetCpus: cpuSet.cpusetCpus });
+        signal?.throwIfAborted();
+        return warm.id;
+      } catch (error) {
+        await removeContainer(this.docker, warm.id, {
+          stopTimeoutMs: 0,
+          logger: this.#logger,
+          graceful: false,
+        }).catch(() => {});
+        signal?.throwIfAborted();
+        // The name belongs to a container that is not this job's: a cold start would fail alike.
+        if (ProviderApiError.isInstance(error) && error.code === '409') throw error;
+        this.#logger.warn('docker: a warm container could not take the job; trying the next', {
+          container: warm.id.slice(0, 12),
+          error: engineMessage(error),
+        });
+      }
+    }
+  }
+
+  /** Gives a warm container the job's name; a leftover of the same job is removed first. */
+  async #rename(container: Docker.Container, name: string, attributes: StartAttributes): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await container.rename({ name });
+        return;
+      } catch (error) {
+        if (statusOf(error) === 409 && attempt === 1 && (await this.#removeLeftover(name, attributes)))
+          continue;
+        throw dockerApiError('container rename', error);
+      }
     }
   }
 
@@ -406,7 +541,9 @@ export class DockerProvider implements Provider {
     });
   }
 
+  /** Removes the warm containers (WARM_CONTAINERS) and closes the daemon connections. */
   async close(): Promise<void> {
+    await this.#warm?.close();
     this.#agent.destroy();
   }
 }

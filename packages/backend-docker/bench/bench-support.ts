@@ -41,9 +41,11 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** A sink that counts bytes and keeps nothing. */
+/** A sink that counts bytes and keeps nothing (like the CLI baseline's /dev/null). */
 export class CountingSink {
   bytes = 0;
+  /** It never keeps a chunk, so runs may lend it their read buffer. */
+  readonly retainsChunks = false;
   write(chunk: Uint8Array): boolean {
     this.bytes += chunk.byteLength;
     return true;

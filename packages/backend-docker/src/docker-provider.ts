@@ -28,6 +28,7 @@ import { DockerInstance, type Releasable, removeContainer } from './docker-insta
 import { NativeChannel, type ScriptChannel } from './docker-native-channel.js';
 import { DOCKER_ALIAS, type DockerSettings, parseDockerSettings } from './docker-options.js';
 import { prepareSshAccess } from './docker-ssh-channel.js';
+import { plainEngineTarget } from './exec-attach.js';
 import { PortPool } from './port-pool.js';
 import { type WarmContainer, WarmPool } from './warm-pool.js';
 
@@ -262,6 +263,7 @@ export class DockerProvider implements Provider {
             env: this.settings.proxyEnv,
             inspectIntervalMs: this.settings.INSPECT_INTERVAL,
             logger: this.#logger,
+            plainTarget: plainEngineTarget(this.settings),
           });
       signal?.throwIfAborted();
       return new DockerInstance({

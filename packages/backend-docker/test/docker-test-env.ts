@@ -56,8 +56,13 @@ export async function scopedContainers(scope: string): Promise<Docker.ContainerI
   return dockerClient().listContainers({ all: true, filters: { label: [`workerkit-test=${scope}`] } });
 }
 
-/** A sink collecting everything written. */
+/**
+ * A sink collecting copies of everything written. It keeps no chunk it was given, so native runs
+ * lend it their reused read buffer (the raw exec connection); the conformance suite's sink keeps
+ * chunks and covers dockerode's stream.
+ */
 export class CollectingSink {
+  readonly retainsChunks = false;
   readonly chunks: Buffer[] = [];
   write(chunk: Uint8Array): boolean {
     this.chunks.push(Buffer.from(chunk));

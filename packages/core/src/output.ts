@@ -6,6 +6,13 @@ import type { Readable } from 'node:stream';
  */
 export interface OutputSink {
   write(chunk: Uint8Array): unknown;
+  /**
+   * `false` promises what Go's `io.Writer` demands: the sink is done with a chunk when `write`
+   * returns (it copied or consumed it) and never keeps it. A run may then hand the sink views
+   * of a read buffer it reuses, instead of fresh memory per read (a Writable's queue keeps
+   * chunks, so the default, `undefined`, means the sink may keep them).
+   */
+  readonly retainsChunks?: boolean;
   once?(event: 'drain' | 'error' | 'close', listener: (...args: unknown[]) => void): unknown;
   removeListener?(event: 'drain' | 'error' | 'close', listener: (...args: unknown[]) => void): unknown;
 }
@@ -22,6 +29,11 @@ export class OutputMeter {
 
   constructor(sink: OutputSink) {
     this.#sink = sink;
+  }
+
+  /** Whether the sink may keep a chunk after `write` returns (see `OutputSink.retainsChunks`). */
+  get sinkRetainsChunks(): boolean {
+    return this.#sink.retainsChunks !== false;
   }
 
   async write(chunk: Uint8Array): Promise<void> {

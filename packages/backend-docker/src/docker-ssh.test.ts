@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { SshNotReadyError } from '@workerkit/ssh';
 import { providerConformanceSuite } from '@workerkit/testkit/conformance';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -133,6 +134,38 @@ describe('docker ssh mode', () => {
     await broken.close();
     expect(String(error)).toMatch(/exit code 127\).*not found/);
     expect(Date.now() - began).toBeLessThan(15_000);
+    expect(await provider.listManagedResources()).toEqual([]);
+  });
+
+  it('SSH_DIAL_TIMEOUT bounds each login attempt when the port accepts TCP but never speaks SSH', async () => {
+    // busybox nc accepts every connection and runs a silent `sleep` on it.
+    const silent = createDockerProvider(
+      sshConfig('ssh', {
+        CMD: 'nc -ll -p {ssh_port} -e sleep 1000',
+        SSH_DIAL_TIMEOUT: '300ms',
+        SSH_READY_TIMEOUT: '1500ms',
+      }),
+      { ownerId: 'test-ssh' },
+    );
+    const attempts: string[] = [];
+    const began = Date.now();
+    const error = await silent
+      .start(jobAttributes('ssh', { imageName: SSHD_IMAGE }), {
+        progress: {
+          progress: (entry) => {
+            if (entry.raw) attempts.push(entry.message);
+          },
+        },
+      })
+      .catch((e: unknown) => e);
+    await silent.close();
+    expect(SshNotReadyError.isInstance(error), String(error)).toBe(true);
+    // The last attempt gets what is left of the 1.5 s, at most the 300 ms dial timeout.
+    const lastAttemptMs = /no SSH handshake within (\d+) ms/.exec(String((error as SshNotReadyError).cause));
+    expect(Number(lastAttemptMs?.[1])).toBeLessThanOrEqual(300);
+    // With the default 5 s dial timeout one attempt would take all 1.5 s; here there are several.
+    expect(attempts.length).toBeGreaterThanOrEqual(2);
+    expect(Date.now() - began).toBeLessThan(10_000);
     expect(await provider.listManagedResources()).toEqual([]);
   });
 

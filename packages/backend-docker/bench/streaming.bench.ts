@@ -63,13 +63,20 @@ class RetainingCountingSink {
   }
 }
 
-const ROUNDS = 3;
+const ROUNDS = 5;
 
-/** Medians of alternating rounds, so a load change hits both sides alike. */
+/**
+ * Medians of alternating rounds, so a load change hits every side alike; the order rotates each
+ * round so no side always runs first.
+ */
 async function alternate(rounds: number, runs: Record<string, () => Promise<number>>) {
-  const samples: Record<string, number[]> = Object.fromEntries(Object.keys(runs).map((name) => [name, []]));
+  const entries = Object.entries(runs);
+  const samples: Record<string, number[]> = Object.fromEntries(entries.map(([name]) => [name, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const [name, run] of Object.entries(runs)) samples[name]!.push(await run());
+    for (let i = 0; i < entries.length; i++) {
+      const [name, run] = entries[(round + i) % entries.length]!;
+      samples[name]!.push(await run());
+    }
   }
   return Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]));
 }

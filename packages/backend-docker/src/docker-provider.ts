@@ -227,7 +227,13 @@ export class DockerProvider implements Provider {
         report(progress, { message: `creating container ${name}` });
         createUnanswered = true;
         try {
-          containerId = await this.#create(spec, attributes, progress);
+          containerId = await this.#withJobName(
+            name,
+            attributes,
+            'container create',
+            async () => (await this.docker.createContainer(spec)).id,
+            progress,
+          );
         } catch (error) {
           // The daemon answered with an error: it created nothing (and the name may be someone else's).
           if (statusOf((error as { cause?: unknown }).cause) !== undefined) createUnanswered = false;
@@ -360,7 +366,7 @@ export class DockerProvider implements Provider {
       try {
         const state = await container.inspect();
         if (!state.State.Running) throw new Error(`it is ${state.State.Status}`);
-        await this.#rename(container, name, attributes);
+        await this.#withJobName(name, attributes, 'container rename', () => container.rename({ name }));
         if (cpuSet) await container.update({ CpusetCpus: cpuSet.cpusetCpus });
         signal?.throwIfAborted();
         return warm.id;
@@ -381,40 +387,27 @@ export class DockerProvider implements Provider {
     }
   }
 
-  /** Gives a warm container the job's name; a leftover of the same job is removed first. */
-  async #rename(container: Docker.Container, name: string, attributes: StartAttributes): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await container.rename({ name });
-        return;
-      } catch (error) {
-        if (statusOf(error) === 409 && attempt === 1 && (await this.#removeLeftover(name, attributes)))
-          continue;
-        throw dockerApiError('container rename', error);
-      }
-    }
-  }
-
-  /** Creates the container; a leftover of the same job (a requeued attempt) is removed first. */
-  async #create(
-    spec: Docker.ContainerCreateOptions,
+  /**
+   * Runs `takeName` (a create or a rename to the job's container name). When the name is taken by
+   * a leftover of this job (a requeued attempt), the leftover is removed and it runs once more;
+   * a container of that name that is not ours is left alone and the call fails.
+   */
+  async #withJobName<T>(
+    name: string,
     attributes: StartAttributes,
+    operation: string,
+    takeName: () => Promise<T>,
     progress?: Progresser,
-  ): Promise<string> {
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const container = await this.docker.createContainer(spec);
-        return container.id;
+        return await takeName();
       } catch (error) {
-        if (
-          statusOf(error) === 409 &&
-          attempt === 1 &&
-          (await this.#removeLeftover(spec.name!, attributes))
-        ) {
-          report(progress, { message: `removed leftover container ${spec.name}` });
+        if (statusOf(error) === 409 && attempt === 1 && (await this.#removeLeftover(name, attributes))) {
+          report(progress, { message: `removed leftover container ${name}` });
           continue;
         }
-        throw dockerApiError('container create', error);
+        throw dockerApiError(operation, error);
       }
     }
   }

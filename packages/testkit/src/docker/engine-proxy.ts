@@ -81,7 +81,8 @@ export async function startEngineProxy(daemonSocket: string): Promise<EngineProx
     const daemon = connect(daemonSocket);
     upgraded.add(client).add(daemon);
     const lines = [`${req.method} ${req.url} HTTP/1.1`];
-    for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+    for (let i = 0; i < req.rawHeaders.length; i += 2)
+      lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
     daemon.write(`${lines.join('\r\n')}\r\n\r\n`);
     if (head.length > 0) daemon.write(head);
     daemon.pipe(client).pipe(daemon);

@@ -1,6 +1,7 @@
 import { expiryFor, hostnameFromJob, lifecycleLabels, type StartAttributes } from '@workerkit/core';
 import type { ContainerCreateOptions } from 'dockerode';
 import type { DockerSettings } from './docker-options.js';
+import { OUTPUT_DIR_LABEL } from './host-output.js';
 
 /** Where a container's sshd listens in ssh mode (replaces `{ssh_address}`/`{ssh_port}` in CMD). */
 export interface SshEndpoint {
@@ -19,6 +20,8 @@ export interface ContainerSpecInput {
   now?: number;
   /** The expiry label; default: the job's hard timeout from `now`, plus grace. */
   expiresAt?: Date;
+  /** HOST_OUTPUT_DIR: the container's own host directory and its `Binds` entry. */
+  output?: { dir: string; bind: string };
 }
 
 /** The container name for a job: the Go worker's `travis-job-<owner>-<repo>-<job id>`. */
@@ -63,7 +66,8 @@ export function containerSpec(input: ContainerSpecInput, name: string): Containe
     Privileged: settings.PRIVILEGED,
     Tmpfs: settings.TMPFS_MAP,
   };
-  if (settings.BINDS) hostConfig.Binds = settings.BINDS;
+  const binds = [...(settings.BINDS ?? []), ...(input.output ? [input.output.bind] : [])];
+  if (binds.length > 0) hostConfig.Binds = binds;
   if (settings.SHM > 0) hostConfig.ShmSize = settings.SHM;
   if (settings.MEMORY > 0) hostConfig.Memory = settings.MEMORY;
   if (settings.SECURITY_OPT) hostConfig.SecurityOpt = settings.SECURITY_OPT;
@@ -73,7 +77,10 @@ export function containerSpec(input: ContainerSpecInput, name: string): Containe
     name,
     Image: input.imageId,
     Cmd: expandCommand(settings.CMD, input.ssh),
-    Labels: containerLabels(input),
+    Labels: {
+      ...containerLabels(input),
+      ...(input.output ? { [OUTPUT_DIR_LABEL]: input.output.dir } : {}),
+    },
     HostConfig: hostConfig,
   };
   // A host-network container shares the host's name: Docker refuses Hostname there.

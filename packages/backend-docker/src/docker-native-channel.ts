@@ -19,6 +19,7 @@ import { dockerApiError, engineMessage, isNotFound } from './docker-errors.js';
 import { createTar, firstFileInTar } from './docker-tar.js';
 import { type PlainEngineTarget, startExecRaw } from './exec-attach.js';
 import { type ExecOutputSource, pumpExecOutput, readableExecOutput } from './exec-output.js';
+import type { HostOutputDirs, HostOutputFifo } from './host-output.js';
 
 /** Where the native mode puts the script (the Go worker's path). */
 export const NATIVE_SCRIPT_PATH = '/home/travis/build.sh';
@@ -45,6 +46,8 @@ export interface NativeChannelOptions {
   env: Readonly<Record<string, string>>;
   inspectIntervalMs: number;
   logger: Logger;
+  /** HOST_OUTPUT_DIR: the container's own host directory, for output FIFOs. */
+  hostOutput: { dirs: HostOutputDirs; dir: string } | undefined;
   /** Where exec output can be read on a connection of our own (undefined with TLS). */
   plainTarget: PlainEngineTarget | undefined;
 }
@@ -81,13 +84,32 @@ exit 0`;
 /**
  * `sh -c` wrapper exporting the run's variables (exec has no Env before API 1.25) and then
  * running EXEC_CMD as its child, passing its exit status on; the shell stays alive as the
- * run's session leader, named by the token in its argv.
+ * run's session leader, named by the token in its argv. With `outputPath` (HOST_OUTPUT_DIR) the
+ * shell first moves stdout and stderr into that FIFO; if it cannot, it exits with sh's message
+ * on the exec's own stream.
  */
-export function wrapExecCommand(command: readonly string[], env: Readonly<Record<string, string>>): string[] {
+export function wrapExecCommand(
+  command: readonly string[],
+  env: Readonly<Record<string, string>>,
+  outputPath?: string,
+): string[] {
   const names = Object.keys(env);
   const assignments = names.map((name, i) => `${name}="\${${i + 1}}"`).join(' ');
-  const script = `${assignments}; export ${names.join(' ')}; shift ${names.length}; "$@"; status=$?; exit "$status"`;
+  const redirect = outputPath ? `exec >'${outputPath}' 2>&1; ` : '';
+  const script = `${redirect}${assignments}; export ${names.join(' ')}; shift ${names.length}; "$@"; status=$?; exit "$status"`;
   return ['/bin/sh', '-c', script, 'workerkit-exec', ...names.map((name) => env[name]!), ...command];
+}
+
+/**
+ * HOST_OUTPUT_DIR runs: the script writes into the FIFO; the exec's own stream carries only what
+ * came before the shell moved its output (sh's message if it could not). That stream ends once
+ * the shell holds the FIFO, so the provider's write end can go: the FIFO then ends when the
+ * script and everything it started closed it.
+ */
+function pumpBoth(stream: ExecOutputSource, fifo: HostOutputFifo, meter: OutputMeter): Promise<void> {
+  const own = pumpExecOutput(stream, meter, { multiplexed: true }).finally(() => fifo.releaseWriter());
+  const piped = pumpExecOutput(fifo.source, meter, { multiplexed: false });
+  return Promise.all([own, piped]).then(() => {});
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -153,12 +175,39 @@ export class NativeChannel implements ScriptChannel {
       );
     if (signal.aborted) return abortedResult();
     const token = randomUUID();
+    const { tty, hostOutput } = this.#options;
+    let fifo: HostOutputFifo | undefined;
+    try {
+      if (hostOutput && !tty) fifo = await hostOutput.dirs.openFifo(hostOutput.dir, `run-${token}`);
+    } catch (error) {
+      return incomplete(
+        'provider-error',
+        `making the output FIFO failed: ${engineMessage(error)}`,
+        meter.bytes,
+        error,
+      );
+    }
+    try {
+      return await this.#runExec(token, meter, signal, abortedResult, fifo);
+    } finally {
+      fifo?.dispose();
+    }
+  }
+
+  /** Runs the exec, its output from the exec's stream (and the FIFO, if any) into `meter`. */
+  async #runExec(
+    token: string,
+    meter: OutputMeter,
+    signal: AbortSignal,
+    abortedResult: () => RunResult,
+    fifo: HostOutputFifo | undefined,
+  ): Promise<RunResult> {
     const { tty, execCommand, env } = this.#options;
     let exec: Docker.Exec;
     let stream: ExecOutputSource;
     try {
       exec = await this.#container.exec({
-        Cmd: wrapExecCommand(execCommand, { WORKERKIT_EXEC_ID: token, ...env }),
+        Cmd: wrapExecCommand(execCommand, { WORKERKIT_EXEC_ID: token, ...env }, fifo?.containerPath),
         User: NATIVE_EXEC_USER,
         AttachStdin: false,
         AttachStdout: true,
@@ -188,7 +237,13 @@ export class NativeChannel implements ScriptChannel {
       );
     }
     const aborted = whenAborted(signal);
-    const pumping = pumpExecOutput(stream, meter, { multiplexed: !tty });
+    const destroy = () => {
+      stream.destroy();
+      fifo?.source.destroy();
+    };
+    const pumping = fifo
+      ? pumpBoth(stream, fifo, meter)
+      : pumpExecOutput(stream, meter, { multiplexed: !tty });
     pumping.catch(() => {});
     try {
       const outcome = await Promise.race([
@@ -196,12 +251,12 @@ export class NativeChannel implements ScriptChannel {
         aborted.promise.then(() => 'aborted' as const),
       ]);
       if (outcome === 'aborted') {
-        stream.destroy();
+        destroy();
         await this.#kill(token);
         return abortedResult();
       }
     } catch (error) {
-      stream.destroy();
+      destroy();
       await this.#kill(token);
       if (signal.aborted) return abortedResult();
       if (error instanceof OutputWriteError)

@@ -687,7 +687,9 @@ describe('docker provider: leftovers and gc', () => {
       const notMine = await provider
         .deleteManagedResource({ kind: 'instance', id: 'i-123' })
         .catch((e: unknown) => e);
-      expect(String(notMine)).toContain('only manages containers');
+      expect(String(notMine)).toContain(
+        'the docker backend manages containers and the directories under HOST_OUTPUT_DIR',
+      );
     } finally {
       await live.stop();
       await expired.remove({ force: true }).catch(() => {});

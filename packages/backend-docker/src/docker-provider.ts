@@ -29,6 +29,7 @@ import { NativeChannel, type ScriptChannel } from './docker-native-channel.js';
 import { DOCKER_ALIAS, type DockerSettings, parseDockerSettings } from './docker-options.js';
 import { prepareSshAccess } from './docker-ssh-channel.js';
 import { plainEngineTarget } from './exec-attach.js';
+import { HostOutputDirs, ORPHAN_AFTER_MS, OUTPUT_DIR_LABEL } from './host-output.js';
 import { PortPool } from './port-pool.js';
 import { type WarmContainer, WarmPool } from './warm-pool.js';
 
@@ -97,6 +98,7 @@ export class DockerProvider implements Provider {
   readonly #cpuSets: CpuSetAllocator | undefined;
   readonly #sshPorts: PortPool | undefined;
   readonly #warm: WarmPool | undefined;
+  readonly #hostOutput: HostOutputDirs | undefined;
 
   constructor(config: ProviderConfig, context: ProviderContext) {
     this.settings = parseDockerSettings(config, (path) => readFileSync(path));
@@ -110,12 +112,12 @@ export class DockerProvider implements Provider {
     if (!this.settings.NATIVE && this.settings.SSH_ADDRESS) {
       this.#sshPorts = new PortPool(this.settings.SSH_PORT.first, this.settings.SSH_PORT.last);
     }
+    if (this.settings.HOST_OUTPUT_DIR) this.#hostOutput = new HostOutputDirs(this.settings.HOST_OUTPUT_DIR);
     if (this.settings.WARM_CONTAINERS > 0) {
       this.#warm = new WarmPool({
         size: this.settings.WARM_CONTAINERS,
         launch: (imageId) => this.#launchWarm(imageId),
-        remove: (id) =>
-          removeContainer(this.docker, id, { stopTimeoutMs: 0, logger: this.#logger, graceful: false }),
+        remove: (warm) => this.#removeWarm(warm),
         logger: this.#logger,
       });
     }
@@ -148,8 +150,28 @@ export class DockerProvider implements Provider {
     return this.#cpuSets?.free;
   }
 
-  /** Checks that the daemon answers and speaks the configured API version. */
+  /**
+   * Checks that the daemon answers and speaks the configured API version, and that
+   * HOST_OUTPUT_DIR (if set) exists or can be made and holds a FIFO.
+   */
   async setup(options: SignalOptions = {}): Promise<void> {
+    await this.#checkDaemon(options);
+    if (!this.#hostOutput) return;
+    try {
+      await this.#hostOutput.check();
+    } catch (error) {
+      throw new ProviderApiError({
+        provider: DOCKER_ALIAS,
+        operation: 'setup',
+        message: `HOST_OUTPUT_DIR ${this.#hostOutput.root} cannot hold the output FIFOs (it needs mkfifo and a local directory): ${error instanceof Error ? error.message : String(error)}`,
+        retryable: false,
+        code: 'host-output-dir',
+        cause: error,
+      });
+    }
+  }
+
+  async #checkDaemon(options: SignalOptions): Promise<void> {
     let version: Docker.DockerVersion;
     try {
       version = await this.docker.version();
@@ -204,26 +226,32 @@ export class DockerProvider implements Provider {
         sshEndpoint = { address: this.settings.SSH_ADDRESS!, port: port.port };
       }
       const ssh = this.settings.NATIVE ? undefined : await prepareSshAccess(name);
-      const spec = containerSpec(
-        {
-          settings: this.settings,
-          attributes,
-          imageId: image.id,
-          ownerId: this.#ownerId,
-          ...(cpuSet ? { cpusetCpus: cpuSet.cpusetCpus } : {}),
-          ...(sshEndpoint ? { ssh: sshEndpoint } : {}),
-        },
-        name,
-      );
       const warm = this.#warm;
       if (warm) holds.push({ release: () => warm.topUp(image.id) });
-      containerId = warm
+      const claimed = warm
         ? await this.#claimWarm(warm, image.id, name, attributes, cpuSet, signal)
         : undefined;
+      let outputDir = claimed?.outputDir;
       let state: Docker.ContainerInspectInfo | undefined;
-      if (containerId) {
+      if (claimed) {
+        containerId = claimed.id;
+        if (outputDir) holds.push(this.#outputDirHold(outputDir));
         report(progress, { message: `claimed warm container ${containerId.slice(0, 7)}`, state: 'success' });
       } else {
+        outputDir = this.#hostOutput?.create();
+        if (outputDir) holds.push(this.#outputDirHold(outputDir));
+        const spec = containerSpec(
+          {
+            settings: this.settings,
+            attributes,
+            imageId: image.id,
+            ownerId: this.#ownerId,
+            ...(cpuSet ? { cpusetCpus: cpuSet.cpusetCpus } : {}),
+            ...(sshEndpoint ? { ssh: sshEndpoint } : {}),
+            ...(outputDir ? { output: { dir: outputDir, bind: this.#hostOutput!.bind(outputDir) } } : {}),
+          },
+          name,
+        );
         report(progress, { message: `creating container ${name}` });
         createUnanswered = true;
         try {
@@ -270,6 +298,7 @@ export class DockerProvider implements Provider {
             inspectIntervalMs: this.settings.INSPECT_INTERVAL,
             logger: this.#logger,
             plainTarget: plainEngineTarget(this.settings),
+            hostOutput: outputDir ? { dirs: this.#hostOutput!, dir: outputDir } : undefined,
           });
       signal?.throwIfAborted();
       return new DockerInstance({
@@ -327,23 +356,43 @@ export class DockerProvider implements Provider {
   async #launchWarm(imageId: string): Promise<WarmContainer> {
     const expiresAt = new Date(Date.now() + WARM_CONTAINER_LIFETIME_MS);
     const name = `workerkit-warm-${randomBytes(6).toString('hex')}`;
+    const outputDir = this.#hostOutput?.create();
     const spec = containerSpec(
-      { settings: this.settings, attributes: {}, imageId, ownerId: this.#ownerId, expiresAt },
+      {
+        settings: this.settings,
+        attributes: {},
+        imageId,
+        ownerId: this.#ownerId,
+        expiresAt,
+        ...(outputDir ? { output: { dir: outputDir, bind: this.#hostOutput!.bind(outputDir) } } : {}),
+      },
       name,
     );
     let id: string | undefined;
     try {
       id = (await this.docker.createContainer(spec)).id;
       await this.#startContainer(id);
-      return { id, imageId, expiresAt };
+      return { id, imageId, expiresAt, ...(outputDir ? { outputDir } : {}) };
     } catch (error) {
-      await removeContainer(this.docker, id ?? name, {
-        stopTimeoutMs: 0,
-        logger: this.#logger,
-        graceful: false,
+      await this.#removeWarm({
+        id: id ?? name,
+        imageId,
+        expiresAt,
+        ...(outputDir ? { outputDir } : {}),
       }).catch(() => {});
       throw dockerApiError('warm container start', error);
     }
+  }
+
+  /** Removes a warm container (no grace period: it never ran a job), then its output directory. */
+  async #removeWarm(warm: WarmContainer): Promise<void> {
+    await removeContainer(this.docker, warm.id, { stopTimeoutMs: 0, logger: this.#logger, graceful: false });
+    if (warm.outputDir) this.#hostOutput?.remove(warm.outputDir);
+  }
+
+  /** Removes a HOST_OUTPUT_DIR directory once its container is gone. */
+  #outputDirHold(dir: string): Releasable {
+    return { release: () => this.#hostOutput?.remove(dir) };
   }
 
   /**
@@ -358,7 +407,7 @@ export class DockerProvider implements Provider {
     attributes: StartAttributes,
     cpuSet: { cpusetCpus: string } | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<string | undefined> {
+  ): Promise<WarmContainer | undefined> {
     for (;;) {
       const warm = await pool.claim(imageId, expiryFor(attributes.hardTimeout), signal);
       if (!warm) return undefined;
@@ -369,13 +418,9 @@ export class DockerProvider implements Provider {
         await this.#withJobName(name, attributes, 'container rename', () => container.rename({ name }));
         if (cpuSet) await container.update({ CpusetCpus: cpuSet.cpusetCpus });
         signal?.throwIfAborted();
-        return warm.id;
+        return warm;
       } catch (error) {
-        await removeContainer(this.docker, warm.id, {
-          stopTimeoutMs: 0,
-          logger: this.#logger,
-          graceful: false,
-        }).catch(() => {});
+        await this.#removeWarm(warm).catch(() => {});
         signal?.throwIfAborted();
         // The name belongs to a container that is not this job's: a cold start would fail alike.
         if (ProviderApiError.isInstance(error) && error.code === '409') throw error;
@@ -511,21 +556,57 @@ export class DockerProvider implements Provider {
       options.signal?.throwIfAborted();
       throw dockerApiError('container list', error);
     }
-    return containers.map((container) => ({
+    const resources: ManagedResource[] = containers.map((container) => ({
       kind: 'container',
       id: container.Id,
       ...readLifecycleLabels(container.Labels),
-      details: { name: (container.Names[0] ?? '').replace(/^\//, ''), state: container.State },
+      details: {
+        name: (container.Names[0] ?? '').replace(/^\//, ''),
+        state: container.State,
+        ...(container.Labels[OUTPUT_DIR_LABEL] ? { outputDir: container.Labels[OUTPUT_DIR_LABEL] } : {}),
+      },
+    }));
+    return [...resources, ...(await this.#orphanOutputDirs(options.signal))];
+  }
+
+  /**
+   * HOST_OUTPUT_DIR directories that no container refers to any more (any worker's: the
+   * directory may be shared), older than a start could take: listed already expired.
+   */
+  async #orphanOutputDirs(signal?: AbortSignal): Promise<ManagedResource[]> {
+    if (!this.#hostOutput) return [];
+    let holders: Docker.ContainerInfo[];
+    try {
+      holders = await this.docker.listContainers({
+        all: true,
+        filters: { label: [OUTPUT_DIR_LABEL] },
+        ...(signal ? { abortSignal: signal } : {}),
+      });
+    } catch (error) {
+      signal?.throwIfAborted();
+      throw dockerApiError('container list', error);
+    }
+    const inUse = new Set(holders.map((container) => container.Labels[OUTPUT_DIR_LABEL]!));
+    return this.#hostOutput.orphans(inUse).map(({ dir, modifiedAt }) => ({
+      kind: 'directory',
+      id: dir,
+      expiresAt: new Date(modifiedAt.getTime() + ORPHAN_AFTER_MS),
+      details: { purpose: 'HOST_OUTPUT_DIR of a container that is gone' },
     }));
   }
 
+  /** Removes a container (and its HOST_OUTPUT_DIR directory), or a left-over directory. */
   async deleteManagedResource(resource: ManagedResource, options: SignalOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
+    if (resource.kind === 'directory' && this.#hostOutput?.owns(resource.id)) {
+      this.#hostOutput.remove(resource.id);
+      return;
+    }
     if (resource.kind !== 'container') {
       throw new ProviderApiError({
         provider: DOCKER_ALIAS,
         operation: 'delete',
-        message: `cannot delete a ${resource.kind}; the docker backend only manages containers`,
+        message: `cannot delete a ${resource.kind} ${resource.id}; the docker backend manages containers and the directories under HOST_OUTPUT_DIR`,
         retryable: false,
       });
     }
@@ -534,6 +615,8 @@ export class DockerProvider implements Provider {
       logger: this.#logger,
       graceful: false,
     });
+    const outputDir = resource.details?.outputDir;
+    if (outputDir) this.#hostOutput?.remove(outputDir);
   }
 
   /** Removes the warm containers (WARM_CONTAINERS) and closes the daemon connections. */

@@ -24,8 +24,8 @@ function pool(size: number) {
               : reject(new Error('boom')),
         });
       }),
-    remove: async (id) => {
-      removed.push(id);
+    remove: async (warm) => {
+      removed.push(warm.id);
     },
     logger,
   });

@@ -6,6 +6,8 @@ export interface WarmContainer {
   imageId: string;
   /** What its expiry label says: gc may remove it after this, claimed or not. */
   expiresAt: Date;
+  /** Its HOST_OUTPUT_DIR directory, if any. */
+  outputDir?: string;
 }
 
 export interface WarmPoolOptions {
@@ -13,8 +15,8 @@ export interface WarmPoolOptions {
   size: number;
   /** Creates and starts a container for the image (labelled, so gc finds it if we die). */
   launch(imageId: string): Promise<WarmContainer>;
-  /** Removes a container without a grace period (it never ran a job). */
-  remove(id: string): Promise<void>;
+  /** Removes a container without a grace period (it never ran a job), and what it holds. */
+  remove(warm: WarmContainer): Promise<void>;
   logger: Logger;
 }
 
@@ -144,7 +146,7 @@ export class WarmPool {
   /** Removes a container nobody will claim; `close` waits for these. */
   #discard(warm: WarmContainer): void {
     const removal: Promise<void> = this.#options
-      .remove(warm.id)
+      .remove(warm)
       .catch((error: unknown) => {
         this.#options.logger.error('docker: removing a warm container failed; gc will remove it', {
           container: warm.id.slice(0, 12),

@@ -13,7 +13,6 @@ import {
   ProviderApiError,
   type ProviderConfig,
   type ProviderContext,
-  readLifecycleLabels,
   type SignalOptions,
   type StartAttributes,
   type StartOptions,
@@ -25,11 +24,16 @@ import { containerNameFor, containerSpec, type SshEndpoint } from './docker-cont
 import { dockerApiError, engineMessage, isNotFound, statusOf } from './docker-errors.js';
 import { DockerImageSelection } from './docker-image-selection.js';
 import { DockerInstance, type Releasable, removeContainer } from './docker-instance.js';
+import {
+  type DockerResourceScope,
+  deleteDockerResource,
+  listDockerResources,
+} from './docker-managed-resources.js';
 import { NativeChannel, type ScriptChannel } from './docker-native-channel.js';
 import { DOCKER_ALIAS, type DockerSettings, parseDockerSettings } from './docker-options.js';
 import { prepareSshAccess } from './docker-ssh-channel.js';
 import { plainEngineTarget } from './exec-attach.js';
-import { HostOutputDirs, ORPHAN_AFTER_MS, OUTPUT_DIR_LABEL } from './host-output.js';
+import { HostOutputDirs } from './host-output.js';
 import { PortPool } from './port-pool.js';
 import { type WarmContainer, WarmPool } from './warm-pool.js';
 
@@ -538,85 +542,25 @@ export class DockerProvider implements Provider {
 
   /**
    * Containers with the lifecycle labels (and this provider's CONTAINER_LABELS, which scope a
-   * worker pool), running or not: what `reap`/`workerkit gc` and leak checks look at.
+   * worker pool), running or not, and HOST_OUTPUT_DIR directories left without a container:
+   * what `reap`/`workerkit gc` and leak checks look at.
    */
-  async listManagedResources(options: SignalOptions = {}): Promise<ManagedResource[]> {
-    const label = [
-      `${LIFECYCLE_LABELS.managed}=true`,
-      ...Object.entries(this.settings.CONTAINER_LABELS).map(([key, value]) => `${key}=${value}`),
-    ];
-    let containers: Docker.ContainerInfo[];
-    try {
-      containers = await this.docker.listContainers({
-        all: true,
-        filters: { label },
-        ...(options.signal ? { abortSignal: options.signal } : {}),
-      });
-    } catch (error) {
-      options.signal?.throwIfAborted();
-      throw dockerApiError('container list', error);
-    }
-    const resources: ManagedResource[] = containers.map((container) => ({
-      kind: 'container',
-      id: container.Id,
-      ...readLifecycleLabels(container.Labels),
-      details: {
-        name: (container.Names[0] ?? '').replace(/^\//, ''),
-        state: container.State,
-        ...(container.Labels[OUTPUT_DIR_LABEL] ? { outputDir: container.Labels[OUTPUT_DIR_LABEL] } : {}),
-      },
-    }));
-    return [...resources, ...(await this.#orphanOutputDirs(options.signal))];
-  }
-
-  /**
-   * HOST_OUTPUT_DIR directories that no container refers to any more (any worker's: the
-   * directory may be shared), older than a start could take: listed already expired.
-   */
-  async #orphanOutputDirs(signal?: AbortSignal): Promise<ManagedResource[]> {
-    if (!this.#hostOutput) return [];
-    let holders: Docker.ContainerInfo[];
-    try {
-      holders = await this.docker.listContainers({
-        all: true,
-        filters: { label: [OUTPUT_DIR_LABEL] },
-        ...(signal ? { abortSignal: signal } : {}),
-      });
-    } catch (error) {
-      signal?.throwIfAborted();
-      throw dockerApiError('container list', error);
-    }
-    const inUse = new Set(holders.map((container) => container.Labels[OUTPUT_DIR_LABEL]!));
-    return this.#hostOutput.orphans(inUse).map(({ dir, modifiedAt }) => ({
-      kind: 'directory',
-      id: dir,
-      expiresAt: new Date(modifiedAt.getTime() + ORPHAN_AFTER_MS),
-      details: { purpose: 'HOST_OUTPUT_DIR of a container that is gone' },
-    }));
+  listManagedResources(options: SignalOptions = {}): Promise<ManagedResource[]> {
+    return listDockerResources(this.#resourceScope, options.signal);
   }
 
   /** Removes a container (and its HOST_OUTPUT_DIR directory), or a left-over directory. */
-  async deleteManagedResource(resource: ManagedResource, options: SignalOptions = {}): Promise<void> {
-    options.signal?.throwIfAborted();
-    if (resource.kind === 'directory' && this.#hostOutput?.owns(resource.id)) {
-      this.#hostOutput.remove(resource.id);
-      return;
-    }
-    if (resource.kind !== 'container') {
-      throw new ProviderApiError({
-        provider: DOCKER_ALIAS,
-        operation: 'delete',
-        message: `cannot delete a ${resource.kind} ${resource.id}; the docker backend manages containers and the directories under HOST_OUTPUT_DIR`,
-        retryable: false,
-      });
-    }
-    await removeContainer(this.docker, resource.id, {
-      stopTimeoutMs: 0,
+  deleteManagedResource(resource: ManagedResource, options: SignalOptions = {}): Promise<void> {
+    return deleteDockerResource(this.#resourceScope, resource, options.signal);
+  }
+
+  get #resourceScope(): DockerResourceScope {
+    return {
+      docker: this.docker,
+      containerLabels: this.settings.CONTAINER_LABELS,
+      hostOutput: this.#hostOutput,
       logger: this.#logger,
-      graceful: false,
-    });
-    const outputDir = resource.details?.outputDir;
-    if (outputDir) this.#hostOutput?.remove(outputDir);
+    };
   }
 
   /** Removes the warm containers (WARM_CONTAINERS) and closes the daemon connections. */

@@ -5,9 +5,9 @@ import {
   CollectingSink,
   dockerClient,
   dockerSocket,
+  expectNoContainerLeft,
   jobAttributes,
   nativeConfig,
-  scopedContainers,
 } from '../test/docker-test-env.js';
 import { createDockerProvider, type DockerInstance, type DockerProvider } from './index.js';
 
@@ -25,18 +25,7 @@ beforeAll(async () => {
 });
 afterAll(() => proxy.close());
 
-afterEach(async () => {
-  const left = await scopedContainers(SCOPE);
-  await Promise.all(
-    left.map((c) =>
-      docker
-        .getContainer(c.Id)
-        .remove({ force: true })
-        .catch(() => {}),
-    ),
-  );
-  expect(left.map((c) => c.Names)).toEqual([]);
-});
+afterEach(() => expectNoContainerLeft(SCOPE));
 
 function proxiedProvider(extra: Record<string, string>, logger = new RecordingLogger()): DockerProvider {
   return createDockerProvider(

@@ -8,6 +8,7 @@ import {
   BUSYBOX_IMAGE,
   CollectingSink,
   dockerClient,
+  expectNoContainerLeft,
   jobAttributes,
   nativeConfig,
   scopedContainers,
@@ -42,18 +43,7 @@ providerConformanceSuite({
   trace: 'supported',
 });
 
-afterEach(async () => {
-  const left = await scopedContainers(SCOPE);
-  await Promise.all(
-    left.map((c) =>
-      docker
-        .getContainer(c.Id)
-        .remove({ force: true })
-        .catch(() => {}),
-    ),
-  );
-  expect(left.map((c) => c.Names)).toEqual([]);
-});
+afterEach(() => expectNoContainerLeft(SCOPE));
 
 describe('docker provider: HOST_OUTPUT_DIR', () => {
   it('binds a directory of its own read-only, keeps stdout and stderr in exact order, and removes it on stop', async () => {

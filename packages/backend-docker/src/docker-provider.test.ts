@@ -17,6 +17,7 @@ import {
   BUSYBOX_IMAGE,
   CollectingSink,
   dockerClient,
+  expectNoContainerLeft,
   jobAttributes,
   nativeConfig,
   nativeProvider,
@@ -62,20 +63,7 @@ async function run(
   return { text: sink.text, exitCode: result.exitCode };
 }
 
-afterEach(async () => {
-  // Every test, passing or failing, must leave no container of ours behind. Leftovers are then
-  // removed so that one failure does not fail the tests after it.
-  const left = await scopedContainers(SCOPE);
-  await Promise.all(
-    left.map((c) =>
-      docker
-        .getContainer(c.Id)
-        .remove({ force: true })
-        .catch(() => {}),
-    ),
-  );
-  expect(left.map((c) => c.Names)).toEqual([]);
-});
+afterEach(() => expectNoContainerLeft(SCOPE));
 
 describe('docker provider: options applied to the container (verified with inspect)', () => {
   it('names the container from the job and labels it as Go did plus the lifecycle labels', async () => {

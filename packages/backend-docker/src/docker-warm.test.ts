@@ -5,6 +5,7 @@ import {
   BUSYBOX_IMAGE,
   CollectingSink,
   dockerClient,
+  expectNoContainerLeft,
   jobAttributes,
   nativeConfig,
   scopedContainers,
@@ -26,18 +27,7 @@ async function containerIds(): Promise<string[]> {
   return (await scopedContainers(SCOPE)).map((container) => container.Id);
 }
 
-afterEach(async () => {
-  const left = await scopedContainers(SCOPE);
-  await Promise.all(
-    left.map((c) =>
-      docker
-        .getContainer(c.Id)
-        .remove({ force: true })
-        .catch(() => {}),
-    ),
-  );
-  expect(left.map((c) => c.Names)).toEqual([]);
-});
+afterEach(() => expectNoContainerLeft(SCOPE));
 
 describe('docker provider: WARM_CONTAINERS', () => {
   it("a job takes a warm container, with the job's name and CPU set; its stop refills the pool; close removes it", async () => {

@@ -1,6 +1,6 @@
 import type { StartAttributes } from '@workerkit/core';
 import Docker from 'dockerode';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { createDockerProvider, type DockerProvider } from '../src/index.js';
 import './global-setup.js';
 
@@ -49,6 +49,23 @@ export function jobAttributes(scope: string, extra: Partial<StartAttributes> = {
     hardTimeout: 5 * 60_000,
     ...extra,
   };
+}
+
+/**
+ * For `afterEach`: every test, passing or failing, must leave no container of its scope behind.
+ * Leftovers are removed before the check fails, so one failure does not fail the tests after it.
+ */
+export async function expectNoContainerLeft(scope: string): Promise<void> {
+  const left = await scopedContainers(scope);
+  await Promise.all(
+    left.map((container) =>
+      dockerClient()
+        .getContainer(container.Id)
+        .remove({ force: true })
+        .catch(() => {}),
+    ),
+  );
+  expect(left.map((container) => container.Names)).toEqual([]);
 }
 
 /** Every container on the daemon carrying this scope's label, running or not. */

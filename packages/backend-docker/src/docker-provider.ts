@@ -1,11 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import {
-  expiryFor,
   type Instance,
-  LIFECYCLE_LABELS,
   type Logger,
   type ManagedResource,
   type Progresser,
@@ -16,12 +13,12 @@ import {
   type SignalOptions,
   type StartAttributes,
   type StartOptions,
-  sleep,
 } from '@workerkit/core';
 import Docker from 'dockerode';
+import { lastOutput, startContainer } from './container-start.js';
 import { CpuSetAllocator } from './cpu-set-allocator.js';
 import { containerNameFor, containerSpec, type SshEndpoint } from './docker-container-spec.js';
-import { dockerApiError, engineMessage, isNotFound, statusOf } from './docker-errors.js';
+import { dockerApiError, engineMessage, statusOf } from './docker-errors.js';
 import { DockerImageSelection } from './docker-image-selection.js';
 import { DockerInstance, type Releasable, removeContainer } from './docker-instance.js';
 import {
@@ -34,14 +31,9 @@ import { DOCKER_ALIAS, type DockerSettings, parseDockerSettings } from './docker
 import { prepareSshAccess } from './docker-ssh-channel.js';
 import { plainEngineTarget } from './exec-attach.js';
 import { HostOutputDirs } from './host-output.js';
+import { withJobContainerName } from './job-container-name.js';
 import { PortPool } from './port-pool.js';
-import { type WarmContainer, WarmPool } from './warm-pool.js';
-
-/**
- * How long a warm container's expiry label lasts. Labels cannot change, so a claimed one keeps
- * it: a job whose hard timeout would outlast it starts cold instead.
- */
-const WARM_CONTAINER_LIFETIME_MS = 24 * 60 * 60_000;
+import { WarmContainers } from './warm-containers.js';
 
 /** docker-modem takes an http(s) Agent; @types/dockerode does not list it. */
 type DockerOptionsWithAgent = Docker.DockerOptions & { agent: HttpAgent };
@@ -101,7 +93,7 @@ export class DockerProvider implements Provider {
   readonly #images: DockerImageSelection;
   readonly #cpuSets: CpuSetAllocator | undefined;
   readonly #sshPorts: PortPool | undefined;
-  readonly #warm: WarmPool | undefined;
+  readonly #warm: WarmContainers | undefined;
   readonly #hostOutput: HostOutputDirs | undefined;
 
   constructor(config: ProviderConfig, context: ProviderContext) {
@@ -118,11 +110,12 @@ export class DockerProvider implements Provider {
     }
     if (this.settings.HOST_OUTPUT_DIR) this.#hostOutput = new HostOutputDirs(this.settings.HOST_OUTPUT_DIR);
     if (this.settings.WARM_CONTAINERS > 0) {
-      this.#warm = new WarmPool({
-        size: this.settings.WARM_CONTAINERS,
-        launch: (imageId) => this.#launchWarm(imageId),
-        remove: (warm) => this.#removeWarm(warm),
+      this.#warm = new WarmContainers({
+        docker: this.docker,
+        settings: this.settings,
+        ownerId: this.#ownerId,
         logger: this.#logger,
+        hostOutput: this.#hostOutput,
       });
     }
   }
@@ -232,9 +225,7 @@ export class DockerProvider implements Provider {
       const ssh = this.settings.NATIVE ? undefined : await prepareSshAccess(name);
       const warm = this.#warm;
       if (warm) holds.push({ release: () => warm.topUp(image.id) });
-      const claimed = warm
-        ? await this.#claimWarm(warm, image.id, name, attributes, cpuSet, signal)
-        : undefined;
+      const claimed = warm ? await warm.claim(image.id, name, attributes, cpuSet, signal) : undefined;
       let outputDir = claimed?.outputDir;
       let state: Docker.ContainerInspectInfo | undefined;
       if (claimed) {
@@ -259,12 +250,12 @@ export class DockerProvider implements Provider {
         report(progress, { message: `creating container ${name}` });
         createUnanswered = true;
         try {
-          containerId = await this.#withJobName(
+          containerId = await withJobContainerName(
+            { docker: this.docker, logger: this.#logger, progress },
             name,
             attributes,
             'container create',
             async () => (await this.docker.createContainer(spec)).id,
-            progress,
           );
         } catch (error) {
           // The daemon answered with an error: it created nothing (and the name may be someone else's).
@@ -274,7 +265,7 @@ export class DockerProvider implements Provider {
         createUnanswered = false;
         signal?.throwIfAborted();
         if (ssh) await ssh.install(this.docker.getContainer(containerId), signal);
-        state = await this.#startContainer(containerId, signal);
+        state = await startContainer(this.docker, containerId, this.settings.INSPECT_INTERVAL, signal);
         report(progress, { message: `container ${containerId.slice(0, 7)} running`, state: 'success' });
       }
       const container = this.docker.getContainer(containerId);
@@ -344,136 +335,9 @@ export class DockerProvider implements Provider {
     }
   }
 
-  /** Starts a created container and waits until it runs. */
-  async #startContainer(containerId: string, signal?: AbortSignal): Promise<Docker.ContainerInspectInfo> {
-    const container = this.docker.getContainer(containerId);
-    try {
-      await container.start();
-    } catch (error) {
-      throw dockerApiError('container start', error);
-    }
-    signal?.throwIfAborted();
-    return this.#waitRunning(container, signal);
-  }
-
-  /** Creates and starts a container for the warm pool: no job yet, so a name of its own. */
-  async #launchWarm(imageId: string): Promise<WarmContainer> {
-    const expiresAt = new Date(Date.now() + WARM_CONTAINER_LIFETIME_MS);
-    const name = `workerkit-warm-${randomBytes(6).toString('hex')}`;
-    const outputDir = this.#hostOutput?.create();
-    const spec = containerSpec(
-      {
-        settings: this.settings,
-        attributes: {},
-        imageId,
-        ownerId: this.#ownerId,
-        expiresAt,
-        ...(outputDir ? { output: { dir: outputDir, bind: this.#hostOutput!.bind(outputDir) } } : {}),
-      },
-      name,
-    );
-    let id: string | undefined;
-    try {
-      id = (await this.docker.createContainer(spec)).id;
-      await this.#startContainer(id);
-      return { id, imageId, expiresAt, ...(outputDir ? { outputDir } : {}) };
-    } catch (error) {
-      await this.#removeWarm({
-        id: id ?? name,
-        imageId,
-        expiresAt,
-        ...(outputDir ? { outputDir } : {}),
-      }).catch(() => {});
-      throw dockerApiError('warm container start', error);
-    }
-  }
-
-  /** Removes a warm container (no grace period: it never ran a job), then its output directory. */
-  async #removeWarm(warm: WarmContainer): Promise<void> {
-    await removeContainer(this.docker, warm.id, { stopTimeoutMs: 0, logger: this.#logger, graceful: false });
-    if (warm.outputDir) this.#hostOutput?.remove(warm.outputDir);
-  }
-
   /** Removes a HOST_OUTPUT_DIR directory once its container is gone. */
   #outputDirHold(dir: string): Releasable {
     return { release: () => this.#hostOutput?.remove(dir) };
-  }
-
-  /**
-   * Takes a warm container for the job and makes it the job's: its name (a leftover of the
-   * same job is removed first, as on create) and its CPU set. A warm container that died or
-   * cannot be adopted is removed and the next one tried; undefined means start cold.
-   */
-  async #claimWarm(
-    pool: WarmPool,
-    imageId: string,
-    name: string,
-    attributes: StartAttributes,
-    cpuSet: { cpusetCpus: string } | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<WarmContainer | undefined> {
-    for (;;) {
-      const warm = await pool.claim(imageId, expiryFor(attributes.hardTimeout), signal);
-      if (!warm) return undefined;
-      const container = this.docker.getContainer(warm.id);
-      try {
-        const state = await container.inspect();
-        if (!state.State.Running) throw new Error(`it is ${state.State.Status}`);
-        await this.#withJobName(name, attributes, 'container rename', () => container.rename({ name }));
-        if (cpuSet) await container.update({ CpusetCpus: cpuSet.cpusetCpus });
-        signal?.throwIfAborted();
-        return warm;
-      } catch (error) {
-        await this.#removeWarm(warm).catch(() => {});
-        signal?.throwIfAborted();
-        // The name belongs to a container that is not this job's: a cold start would fail alike.
-        if (ProviderApiError.isInstance(error) && error.code === '409') throw error;
-        this.#logger.warn('docker: a warm container could not take the job; trying the next', {
-          container: warm.id.slice(0, 12),
-          error: engineMessage(error),
-        });
-      }
-    }
-  }
-
-  /**
-   * Runs `takeName` (a create or a rename to the job's container name). When the name is taken by
-   * a leftover of this job (a requeued attempt), the leftover is removed and it runs once more;
-   * a container of that name that is not ours is left alone and the call fails.
-   */
-  async #withJobName<T>(
-    name: string,
-    attributes: StartAttributes,
-    operation: string,
-    takeName: () => Promise<T>,
-    progress?: Progresser,
-  ): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await takeName();
-      } catch (error) {
-        if (statusOf(error) === 409 && attempt === 1 && (await this.#removeLeftover(name, attributes))) {
-          report(progress, { message: `removed leftover container ${name}` });
-          continue;
-        }
-        throw dockerApiError(operation, error);
-      }
-    }
-  }
-
-  /** Removes a same-named container if it is workerkit's or the Go worker's for this job. */
-  async #removeLeftover(name: string, attributes: StartAttributes): Promise<boolean> {
-    let labels: Record<string, string>;
-    try {
-      labels = (await this.docker.getContainer(name).inspect()).Config.Labels ?? {};
-    } catch (error) {
-      return isNotFound(error);
-    }
-    const ours = labels[LIFECYCLE_LABELS.managed] === 'true';
-    const goWorkers = attributes.jobId !== undefined && labels['travis.job_id'] === attributes.jobId;
-    if (!ours && !goWorkers) return false;
-    await removeContainer(this.docker, name, { stopTimeoutMs: 0, logger: this.#logger, graceful: false });
-    return true;
   }
 
   /**
@@ -513,33 +377,6 @@ export class DockerProvider implements Provider {
     }
   }
 
-  /** Inspects until the container runs: once right after start, then every INSPECT_INTERVAL. */
-  async #waitRunning(
-    container: Docker.Container,
-    signal?: AbortSignal,
-  ): Promise<Docker.ContainerInspectInfo> {
-    for (;;) {
-      let state: Docker.ContainerInspectInfo;
-      try {
-        state = await container.inspect();
-      } catch (error) {
-        throw dockerApiError('container inspect', error);
-      }
-      if (state.State.Running) return state;
-      if (['exited', 'dead', 'removing'].includes(state.State.Status)) {
-        const output = await lastOutput(container);
-        throw new ProviderApiError({
-          provider: DOCKER_ALIAS,
-          operation: 'container start',
-          message: `the container ${state.State.Status} right after starting (exit code ${state.State.ExitCode}${state.State.Error ? `: ${state.State.Error}` : ''}); check CMD${output ? `; its output ends: ${output}` : ''}`,
-          retryable: false,
-          code: 'container-exited',
-        });
-      }
-      await sleep(this.settings.INSPECT_INTERVAL, signal);
-    }
-  }
-
   /**
    * Containers with the lifecycle labels (and this provider's CONTAINER_LABELS, which scope a
    * worker pool), running or not, and HOST_OUTPUT_DIR directories left without a container:
@@ -567,28 +404,6 @@ export class DockerProvider implements Provider {
   async close(): Promise<void> {
     await this.#warm?.close();
     this.#agent.destroy();
-  }
-}
-
-/** The end of a container's output (json-file/journald logs), for start errors; "" when unavailable. */
-async function lastOutput(container: Docker.Container): Promise<string> {
-  try {
-    const logs = (await container.logs({
-      stdout: true,
-      stderr: true,
-      tail: 5,
-      follow: false,
-    })) as unknown as Buffer;
-    // Without a TTY each line has an 8-byte stream header.
-    const text: string[] = [];
-    for (let offset = 0; offset + 8 <= logs.length; ) {
-      const size = logs.readUInt32BE(offset + 4);
-      text.push(logs.toString('utf8', offset + 8, offset + 8 + size));
-      offset += 8 + size;
-    }
-    return text.join('').trim().slice(-500);
-  } catch {
-    return '';
   }
 }
 

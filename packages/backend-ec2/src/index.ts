@@ -28,7 +28,7 @@ export {
   isBurstable,
   resolveEc2Config,
 } from './ec2-options.js';
-export { Ec2Provider, hostKeysFromConsoleOutput } from './ec2-provider.js';
+export { Ec2Provider } from './ec2-provider.js';
 export { AdaptiveRateLimiter } from './ec2-rate-limiter.js';
 export type { Ec2Market, LaunchChoice, RunInstancesRequestInput } from './ec2-run-instances-request.js';
 export {
@@ -37,6 +37,7 @@ export {
   launchChoices,
   renderUserData,
 } from './ec2-run-instances-request.js';
+export { hostKeysFromConsoleOutput } from './ec2-ssh-connect.js';
 
 /**
  * Creates an ec2 provider without touching the global registry. `config` holds the options

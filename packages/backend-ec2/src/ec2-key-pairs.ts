@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { CreateKeyPairCommand, DeleteKeyPairCommand, ImportKeyPairCommand } from '@aws-sdk/client-ec2';
+import { ProviderApiError } from '@workerkit/core';
+import { generateKeyPair } from '@workerkit/ssh';
+import type { Ec2Api } from './ec2-client.js';
+import type { Ec2Context } from './ec2-context.js';
+import { EC2_ALIAS } from './ec2-options.js';
+import type { StartResources } from './ec2-start-cleanup.js';
+
+/** A key pair for this instance, tagged like it, or none when KEY_NAME names an admin key. */
+export async function createKeyPair(
+  { api, config }: Ec2Context,
+  hostname: string,
+  tags: Record<string, string>,
+  created: StartResources,
+  signal?: AbortSignal,
+): Promise<{ keyName: string; privateKey: string; publicKey: string }> {
+  if (config.KEY_NAME) {
+    const local = await generateKeyPair({ comment: hostname });
+    return { keyName: config.KEY_NAME, privateKey: local.privateKey, publicKey: local.publicKey };
+  }
+  const keyName = `${hostname.slice(0, 200)}-${randomUUID().slice(0, 8)}`;
+  const tagSpecification = [{ ResourceType: 'key-pair' as const, Tags: toTags(tags) }];
+  if (config.KEY_PAIR === 'import') {
+    const local = await generateKeyPair({ comment: keyName });
+    signal?.throwIfAborted();
+    created.keyName = keyName;
+    await api.call(
+      'ImportKeyPair',
+      (client, options) =>
+        client.send(
+          new ImportKeyPairCommand({
+            KeyName: keyName,
+            PublicKeyMaterial: Buffer.from(local.publicKey),
+            TagSpecifications: tagSpecification,
+          }),
+          options,
+        ),
+      { signal },
+    );
+    return { keyName, privateKey: local.privateKey, publicKey: local.publicKey };
+  }
+  created.keyName = keyName;
+  const answer = await api.call(
+    'CreateKeyPair',
+    (client, options) =>
+      client.send(
+        new CreateKeyPairCommand({
+          KeyName: keyName,
+          KeyType: 'ed25519',
+          TagSpecifications: tagSpecification,
+        }),
+        options,
+      ),
+    { signal },
+  );
+  if (!answer.KeyMaterial) {
+    throw new ProviderApiError({
+      provider: EC2_ALIAS,
+      operation: 'CreateKeyPair',
+      message: 'no key material returned',
+      retryable: true,
+    });
+  }
+  return { keyName, privateKey: answer.KeyMaterial, publicKey: '' };
+}
+export async function deleteKeyPair(api: Ec2Api, keyName: string, signal?: AbortSignal): Promise<void> {
+  await api.call(
+    'DeleteKeyPair',
+    (client, options) => client.send(new DeleteKeyPairCommand({ KeyName: keyName }), options),
+    { signal },
+  );
+}
+/** EC2's tag list form. */
+export function toTags(tags: Record<string, string>): { Key: string; Value: string }[] {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}

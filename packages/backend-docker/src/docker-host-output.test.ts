@@ -181,6 +181,21 @@ describe('docker provider: HOST_OUTPUT_DIR', () => {
     }
   });
 
+  it('a start whose HOST_OUTPUT_DIR cannot hold a directory fails clearly and creates nothing', async () => {
+    const file = join(root, 'not-a-dir');
+    writeFileSync(file, '');
+    const provider = outputProvider({ HOST_OUTPUT_DIR: join(file, 'sub') });
+    try {
+      const error = await provider.start(jobAttributes(SCOPE)).catch((e: unknown) => e);
+      expect(ProviderApiError.isInstance(error)).toBe(true);
+      expect(String(error)).toContain(`cannot make a directory under HOST_OUTPUT_DIR ${file}/sub`);
+      expect(await scopedContainers(SCOPE)).toEqual([]);
+    } finally {
+      await provider.close();
+      rmSync(file);
+    }
+  });
+
   it.each([
     [{ HOST_OUTPUT_DIR: 'relative/dir' }, /HOST_OUTPUT_DIR.*an absolute directory path/],
     [{ NATIVE: 'false' }, /HOST_OUTPUT_DIR.*to be unset unless NATIVE=true/],

@@ -13,6 +13,8 @@ import {
 import { Socket } from 'node:net';
 import { join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
+import { ProviderApiError } from '@workerkit/core';
+import { DOCKER_ALIAS } from './docker-options.js';
 import type { ExecOutputSource } from './exec-output.js';
 
 const run = promisify(execFile);
@@ -43,7 +45,6 @@ export class HostOutputDirs {
 
   /** Makes the root and checks a FIFO can be made in it; throws a message naming the problem. */
   async check(): Promise<void> {
-    mkdirSync(this.root, { recursive: true, mode: 0o755 });
     const dir = this.create();
     try {
       await run('mkfifo', ['-m', '0666', join(dir, 'probe')]);
@@ -52,11 +53,27 @@ export class HostOutputDirs {
     }
   }
 
-  /** A new directory for one container (mode 0755: the container's users reach the FIFOs). */
+  /**
+   * A new directory for one container (mode 0755: the container's users reach the FIFOs). The
+   * root is made when missing (a start without `setup()`); failures are a non-retryable
+   * `ProviderApiError` naming HOST_OUTPUT_DIR.
+   */
   create(): string {
-    const dir = mkdtempSync(join(this.root, DIR_PREFIX));
-    chmodSync(dir, 0o755); // mkdtemp makes it 0700
-    return dir;
+    try {
+      mkdirSync(this.root, { recursive: true, mode: 0o755 });
+      const dir = mkdtempSync(join(this.root, DIR_PREFIX));
+      chmodSync(dir, 0o755); // mkdtemp makes it 0700
+      return dir;
+    } catch (error) {
+      throw new ProviderApiError({
+        provider: DOCKER_ALIAS,
+        operation: 'container create',
+        message: `cannot make a directory under HOST_OUTPUT_DIR ${this.root}: ${error instanceof Error ? error.message : String(error)}`,
+        retryable: false,
+        code: 'host-output-dir',
+        cause: error,
+      });
+    }
   }
 
   /** `Binds` entry for the container. */

@@ -1,15 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import {
   createImageSelector,
   formatDuration,
   type ImageSelector,
   InvalidConfigError,
-  imageSelectParams,
   LIFECYCLE_LABELS,
   type Logger,
   type ManagedResource,
   nullProgresser,
-  type Progresser,
   type Provider,
   ProviderApiError,
   type ProviderConfig,
@@ -19,20 +16,18 @@ import {
   type SignalOptions,
   type StartAttributes,
   type StartOptions,
-  sleep,
   toProviderConfig,
   withDefaults,
 } from '@workerkit/core';
-import { connect, generateKeyPair, type HostKeyPolicy, type SshConnection } from '@workerkit/ssh';
-import { GceApi, type IImage, type IInstance } from './gce-client.js';
-import { isNotFound, isZoneCapacityError } from './gce-errors.js';
+import { generateKeyPair, type SshConnection } from '@workerkit/ssh';
+import { bootInZones, type GceStartResources } from './gce-boot.js';
+import { GceApi } from './gce-client.js';
+import { isNotFound } from './gce-errors.js';
+import { GceImages } from './gce-images.js';
 import { deleteInstance, GceInstance } from './gce-instance.js';
-import { buildInstance, chooseMachine, instanceName, pinnedZone } from './gce-instance-spec.js';
-import { waitForOperation } from './gce-operations.js';
+import { buildInstance, chooseMachine, pinnedZone } from './gce-instance-spec.js';
 import { type GceOptions, parseGceOptions, regionOfZone } from './gce-options.js';
-
-/** How long a resolved image stays cached per provider (new images show up after this). */
-const IMAGE_CACHE_MS = 60 * 60_000;
+import { connectToGuest } from './gce-ssh-connect.js';
 
 interface ZonePlan {
   /** Configured zones (ZONES) that are UP. */
@@ -53,7 +48,7 @@ export class GceProvider implements Provider {
   readonly #ownerId: string;
   readonly #logger: Logger;
   readonly #selector: ImageSelector;
-  readonly #images = new Map<string, { at: number; image: Promise<IImage> }>();
+  readonly #images: GceImages;
   #plan: Promise<ZonePlan> | undefined;
 
   constructor(config: ProviderConfig, context: ProviderContext) {
@@ -65,6 +60,7 @@ export class GceProvider implements Provider {
       ...(this.options.IMAGE_SELECTOR_URL ? { url: this.options.IMAGE_SELECTOR_URL } : {}),
     });
     this.api = new GceApi(this.options, this.#logger);
+    this.#images = new GceImages(this.api, this.options, this.#selector);
   }
 
   /**
@@ -164,7 +160,7 @@ export class GceProvider implements Provider {
     const pinned = pinnedZone(attrs);
     await this.setup({ signal });
     const plan = await this.#plan!;
-    const image = await this.#selectImage(attrs, signal, progress);
+    const image = await this.#images.select(attrs, signal, progress);
     const keyPair = await generateKeyPair({ comment: 'workerkit' });
     progress.progress({ message: 'rendered startup script', state: 'success' });
     signal?.throwIfAborted();
@@ -172,108 +168,40 @@ export class GceProvider implements Provider {
     const zones = pinned ? [pinned] : [...shuffle(plan.zones), ...shuffle(plan.alternates)];
     const deadline = AbortSignal.timeout(o.BOOT_TIMEOUT);
     const bootSignal = signal ? AbortSignal.any([signal, deadline]) : deadline;
-    let created: { zone: string; name: string } | undefined;
+    const created: GceStartResources = { instance: undefined };
     let connection: SshConnection | undefined;
     // BOOT_TIMEOUT bounds the insert and the wait for RUNNING; the SSH wait has its own bound.
     let phase: 'boot' | 'ssh' = 'boot';
     try {
-      let ready: { zone: string; name: string; startupDuration: number } | undefined;
-      for (const [index, zone] of zones.entries()) {
-        const name = instanceName(o, attrs);
-        const spec = buildInstance(o, {
-          name,
-          zone,
-          imageSelfLink: image.selfLink ?? `projects/${this.api.imageProject}/global/images/${image.name}`,
-          machine,
+      const ready = await bootInZones(
+        { api: this.api, options: o, logger: this.#logger },
+        {
+          zones,
           attributes: attrs,
-          publicKey: keyPair.publicKey,
-          ownerId: this.#ownerId,
-          project: o.PROJECT_ID,
-        });
-        const bootStart = Date.now();
-        // From here on a failure deletes the instance, even if the insert's answer never arrived.
-        created = { zone, name };
-        let operation = await this.api
-          .insertInstance(zone, spec, randomUUID(), { signal: bootSignal, abortInFlight: false })
-          .catch((error: unknown) => {
-            if (!bootSignal.aborted)
-              progress.progress({ message: 'could not insert instance', state: 'failure' });
-            throw error;
-          });
-        progress.progress({ message: 'inserted instance', state: 'success' });
-        bootSignal.throwIfAborted();
-        if (o.BOOT_PRE_POLL_SLEEP > 0) {
-          progress.progress({
-            message: `sleeping ${formatDuration(o.BOOT_PRE_POLL_SLEEP)} before checking instance insert`,
-          });
-          await sleep(o.BOOT_PRE_POLL_SLEEP, bootSignal);
-        }
-        progress.progress({ message: 'polling for instance insert completion...', continues: true });
-        try {
-          operation = await waitForOperation(this.api, zone, operation, {
-            signal: bootSignal,
-            pollSleepMs: o.BOOT_POLL_SLEEP,
-            onPending: () => progress.progress({ message: '.', raw: true }),
-          });
-        } catch (error) {
-          if (bootSignal.aborted) throw error;
-          const next = zones[index + 1];
-          if (isZoneCapacityError(error) && next !== undefined) {
-            this.#logger.warn('gce: switching zones due to error', { zone, next, error: String(error) });
-            progress.progress({
-              message: `zone ${zone} is out of capacity, trying ${next}`,
-              interrupts: true,
-            });
-            await deleteInstance(this.api, o, zone, name);
-            created = undefined;
-            continue;
-          }
-          progress.progress({
-            message: 'instance could not be inserted',
-            state: 'failure',
-            interrupts: true,
-          });
-          throw error;
-        }
-        const startupDuration = Date.now() - bootStart;
-        progress.progress({
-          message: `instance is ready (${formatDuration(startupDuration)})`,
-          state: 'success',
-          interrupts: true,
-        });
-        ready = { zone, name, startupDuration };
-        break;
-      }
-      if (!ready)
-        throw new ProviderApiError({
-          provider: 'gce',
-          operation: 'start',
-          message: 'no zone left to try',
-          retryable: true,
-        });
+          instanceFor: (name, zone) =>
+            buildInstance(o, {
+              name,
+              zone,
+              imageSelfLink:
+                image.selfLink ?? `projects/${this.api.imageProject}/global/images/${image.name}`,
+              machine,
+              attributes: attrs,
+              publicKey: keyPair.publicKey,
+              ownerId: this.#ownerId,
+              project: o.PROJECT_ID,
+            }),
+          created,
+          progress,
+          signal: bootSignal,
+        },
+      );
 
       const instance = await this.api.getInstance(ready.zone, ready.name, { signal: bootSignal });
-      const host = this.#connectAddress(instance);
       phase = 'ssh';
-      progress.progress({ message: 'waiting for ssh connectivity...', continues: true });
-      const sshStart = Date.now();
-      connection = await connect({
-        host,
-        port: o.SSH_PORT,
-        username: o.SSH_USER,
-        auth: { privateKey: keyPair.privateKey },
-        hostKey: this.#hostKeysFromGuestAttributes(ready.zone, ready.name, signal),
-        ...(signal ? { signal } : {}),
-        dialTimeoutMs: o.SSH_DIAL_TIMEOUT,
-        readyTimeoutMs: o.UPLOAD_RETRIES * o.UPLOAD_RETRY_SLEEP,
-        onAttempt: () => progress.progress({ message: '.', raw: true }),
-        logger: this.#logger,
-      });
-      progress.progress({
-        message: `ssh connectivity established (${formatDuration(Date.now() - sshStart)})`,
-        state: 'success',
-        interrupts: true,
-      });
+      connection = await connectToGuest(
+        { api: this.api, options: o, logger: this.#logger },
+        { instance, zone: ready.zone, name: ready.name, privateKey: keyPair.privateKey, progress, signal },
+      );
       signal?.throwIfAborted();
       return new GceInstance({
         api: this.api,
@@ -297,11 +225,12 @@ export class GceProvider implements Provider {
           state: 'failure',
           interrupts: true,
         });
-      if (created) {
+      const leftover = created.instance;
+      if (leftover) {
         // Never leave a VM behind: delete it without the (possibly aborted) caller's signal.
-        await deleteInstance(this.api, o, created.zone, created.name).catch((cleanupError: unknown) =>
+        await deleteInstance(this.api, o, leftover.zone, leftover.name).catch((cleanupError: unknown) =>
           this.#logger.error('gce: could not delete instance after a failed start', {
-            instance: created?.name,
+            instance: leftover.name,
             error: String(cleanupError),
           }),
         );
@@ -318,90 +247,6 @@ export class GceProvider implements Provider {
       }
       throw error;
     }
-  }
-
-  /** The instance's SSH address: the NAT IP when PUBLIC_IP and PUBLIC_IP_CONNECT, else the internal IP. */
-  #connectAddress(instance: IInstance): string {
-    const nic = instance.networkInterfaces?.[0];
-    const natIp = nic?.accessConfigs?.[0]?.natIP;
-    const address =
-      this.options.PUBLIC_IP && this.options.PUBLIC_IP_CONNECT && natIp ? natIp : nic?.networkIP;
-    if (!address) {
-      throw new ProviderApiError({
-        provider: 'gce',
-        operation: 'instances.get',
-        message: `instance ${instance.name} has no IP address`,
-        retryable: false,
-      });
-    }
-    return address;
-  }
-
-  /** Host keys as the guest agent publishes them (`hostkeys/<type>`); undefined until it has. */
-  #hostKeysFromGuestAttributes(
-    zone: string,
-    name: string,
-    signal: AbortSignal | undefined,
-  ): () => Promise<HostKeyPolicy | undefined> {
-    let policy: HostKeyPolicy | undefined;
-    return async () => {
-      if (policy) return policy;
-      const items = await this.api.guestAttributes(zone, name, 'hostkeys/', { signal });
-      const publicKeys = items
-        .filter((item) => item.namespace === 'hostkeys' && item.key && item.value)
-        .map((item) => `${item.key} ${item.value}`);
-      if (publicKeys.length > 0) policy = { kind: 'public-keys', publicKeys };
-      return policy;
-    };
-  }
-
-  async #selectImage(
-    attrs: StartAttributes,
-    signal: AbortSignal | undefined,
-    progress: Progresser,
-  ): Promise<IImage> {
-    try {
-      let name = attrs.imageName;
-      if (!name) {
-        name = await this.#selector.select(imageSelectParams('gce', attrs), signal ? { signal } : {});
-        if (name === 'default') name = this.options.IMAGE_DEFAULT;
-      }
-      const image = await this.#findImage(name, signal);
-      progress.progress({ message: `selected image "${image.name}"`, state: 'success' });
-      return image;
-    } catch (error) {
-      if (!signal?.aborted) progress.progress({ message: 'could not select image', state: 'failure' });
-      throw error;
-    }
-  }
-
-  /** The newest READY image in IMAGE_PROJECT_ID whose name matches `pattern` (cached per provider). */
-  #findImage(pattern: string, signal: AbortSignal | undefined): Promise<IImage> {
-    const cached = this.#images.get(pattern);
-    if (cached && Date.now() - cached.at < IMAGE_CACHE_MS) return cached.image;
-    const filter = `name eq ^${pattern}`;
-    const image = this.api.listImages(filter, { signal }).then((images) => {
-      const newest = images
-        .filter((i) => i.status === undefined || i.status === null || i.status === 'READY')
-        .sort(
-          (a, b) =>
-            String(a.creationTimestamp ?? '').localeCompare(String(b.creationTimestamp ?? '')) ||
-            String(a.name).localeCompare(String(b.name)),
-        )
-        .at(-1);
-      if (!newest?.name) {
-        throw new ProviderApiError({
-          provider: 'gce',
-          operation: 'images.list',
-          message: `no image found with filter ${filter} in project ${this.api.imageProject}`,
-          retryable: false,
-        });
-      }
-      return newest;
-    });
-    this.#images.set(pattern, { at: Date.now(), image });
-    image.catch(() => this.#images.delete(pattern));
-    return image;
   }
 
   async listManagedResources({ signal }: SignalOptions = {}): Promise<ManagedResource[]> {

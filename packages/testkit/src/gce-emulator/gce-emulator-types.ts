@@ -1,3 +1,5 @@
+export type GceInstanceStatus = 'PROVISIONING' | 'STAGING' | 'RUNNING' | 'STOPPING' | 'TERMINATED';
+
 /** What a booted guest exposes: where its sshd listens and the host keys the guest agent publishes. */
 export interface GceGuest {
   /** Host public keys by type, as the guest agent writes them to `hostkeys/<type>`: base64 key blobs. */

@@ -1,10 +1,5 @@
-export type {
-  GceEmulator,
-  GceEmulatorCalls,
-  GceEmulatorInstance,
-  GceInstanceStatus,
-} from './gce-emulator.js';
-export { parseSshKeys, startGceEmulator } from './gce-emulator.js';
+export type { GceEmulator, GceEmulatorCalls, GceEmulatorInstance } from './gce-emulator.js';
+export { startGceEmulator } from './gce-emulator.js';
 export type {
   FaultTimes,
   GceFault,
@@ -16,6 +11,7 @@ export type {
 export { GceEmulatorFaults } from './gce-emulator-faults.js';
 export type { ResourceFilter } from './gce-emulator-filter.js';
 export { FilterSyntaxError, parseFilter } from './gce-emulator-filter.js';
+export { parseSshKeys } from './gce-emulator-metadata.js';
 export { gceSshdGuestBooter } from './gce-emulator-sshd.js';
 export type {
   GceEmulatorImage,
@@ -23,4 +19,5 @@ export type {
   GceGuest,
   GceGuestBooter,
   GceGuestSpec,
+  GceInstanceStatus,
 } from './gce-emulator-types.js';

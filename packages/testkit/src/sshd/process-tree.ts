@@ -60,3 +60,16 @@ export function signalPids(pids: readonly number[], signal: NodeJS.Signals): voi
     }
   }
 }
+
+/**
+ * SIGKILLs an sshd and every process under it at once, as a machine dying does: the sshd
+ * processes first, so no session can report an exit status before its connection dies.
+ */
+export function killSshdTree(pid: number): void {
+  const tree = descendantsOf(pid);
+  signalPids([pid, ...tree.filter((p) => p.comm === 'sshd').map((p) => p.pid)], 'SIGKILL');
+  signalPids(
+    tree.filter((p) => p.comm !== 'sshd').map((p) => p.pid),
+    'SIGKILL',
+  );
+}

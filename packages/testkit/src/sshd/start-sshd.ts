@@ -15,7 +15,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ensureSshdInstalled, SSHD_PATH } from './ensure-sshd-installed.js';
 import { canConnect, freePort } from './free-port.js';
 import { createLoginUser, deleteLoginUser } from './login-user.js';
-import { descendantsOf, isProcessAlive, signalPids } from './process-tree.js';
+import { descendantsOf, isProcessAlive, killSshdTree, signalPids } from './process-tree.js';
 import { PRIVATE_SSHD_DEFAULTS } from './sshd-config-defaults.js';
 import { generateSshKey, type SshdHostKey, type SshdHostKeyType } from './sshd-host-key.js';
 
@@ -253,13 +253,7 @@ function makeHandle({
 
   const kill = async () => {
     if (!running) return;
-    // sshd processes first, so no session can report an exit status before its connection dies.
-    const tree = descendantsOf(pid);
-    signalPids([pid, ...tree.filter((p) => p.comm === 'sshd').map((p) => p.pid)], 'SIGKILL');
-    signalPids(
-      tree.filter((p) => p.comm !== 'sshd').map((p) => p.pid),
-      'SIGKILL',
-    );
+    killSshdTree(pid);
     await waitExit(5000);
   };
 

@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { checkZone } from './gce-emulator-catalog.js';
+import { notFound } from './gce-emulator-http.js';
+import { type GceEmulatorState, type Json, now, type OperationRecord } from './gce-emulator-state.js';
+
+export function createOperation(
+  state: GceEmulatorState,
+  type: string,
+  target: { zone: string; name: string; id: string },
+  user = 'workerkit-emulator@example.iam.gserviceaccount.com',
+): OperationRecord {
+  const id = state.newId();
+  const name = `operation-${Date.now()}-${randomBytes(6).toString('hex')}-${randomBytes(4).toString('hex')}`;
+  const zoneUrl = state.zoneUrl(target.zone);
+  const resource: Json = {
+    kind: 'compute#operation',
+    id,
+    name,
+    zone: zoneUrl,
+    operationType: type,
+    targetLink: `${zoneUrl}/instances/${target.name}`,
+    targetId: target.id,
+    status: 'PENDING',
+    user,
+    progress: 0,
+    insertTime: now(),
+    selfLink: `${zoneUrl}/operations/${name}`,
+  };
+  const record: OperationRecord = { resource, zone: target.zone, waiters: new Set() };
+  state.operations.set(name, record);
+  return record;
+}
+
+/** Moves an operation on; DONE (with an error, when given) wakes its waiters. */
+export function updateOperation(
+  op: OperationRecord,
+  status: 'RUNNING' | 'DONE',
+  error?: { code: string; message: string; http?: number },
+): void {
+  op.resource.status = status;
+  if (status === 'RUNNING') {
+    op.resource.startTime ??= now();
+    op.resource.progress = 0;
+  } else {
+    op.resource.startTime ??= now();
+    op.resource.endTime = now();
+    op.resource.progress = 100;
+    if (error) {
+      op.resource.error = { errors: [{ code: error.code, message: error.message }] };
+      op.resource.httpErrorStatusCode = error.http ?? 400;
+      op.resource.httpErrorMessage = error.http === 503 ? 'SERVICE UNAVAILABLE' : 'BAD REQUEST';
+    }
+    for (const wake of op.waiters) wake();
+    op.waiters.clear();
+  }
+}
+
+/** A zone's operation, or with `zone` undefined a global one. */
+export function getOperation(
+  state: GceEmulatorState,
+  zone: string | undefined,
+  name: string,
+): OperationRecord {
+  if (zone !== undefined) checkZone(state, zone);
+  const op = state.operations.get(name);
+  if (!op || op.zone !== zone)
+    throw notFound(
+      `projects/${state.projectId}/${zone === undefined ? 'global' : `zones/${zone}`}/operations/${name}`,
+    );
+  return op;
+}
+
+/** `operations.wait`: the operation once DONE, or as it is after `operationWaitMs`. */
+export async function waitFor(state: GceEmulatorState, op: OperationRecord): Promise<Json> {
+  if (op.resource.status === 'DONE') return op.resource;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      op.waiters.delete(wake);
+      resolve();
+    }, state.operationWaitMs);
+    timer.unref();
+    const wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    op.waiters.add(wake);
+  });
+  return op.resource;
+}
+
+/** Operations of a zone, or with `zone` undefined the global ones. */
+export function operationsIn(state: GceEmulatorState, zone: string | undefined): Json[] {
+  return [...state.operations.values()].filter((o) => o.zone === zone).map((o) => o.resource);
+}
+
+/** GCE's `requestId`: a repeated mutation with the same id returns the first one's operation. */
+export function once(state: GceEmulatorState, query: URLSearchParams, mutate: () => Json): Json {
+  const requestId = query.get('requestId');
+  if (!requestId) return mutate();
+  const earlier = state.requests.get(requestId);
+  if (earlier) return earlier.resource;
+  const resource = mutate();
+  const op = state.operations.get(String(resource.name));
+  if (op) state.requests.set(requestId, op);
+  return resource;
+}

@@ -46,7 +46,7 @@ export type Route = [
  * applies an injected HTTP fault, and sends the handler's JSON or the error GCE would send.
  */
 export async function handleRequest(
-  state: GceEmulatorState,
+  gce: GceEmulatorState,
   routes: readonly Route[],
   req: IncomingMessage,
   res: ServerResponse,
@@ -59,7 +59,7 @@ export async function handleRequest(
     if (!route)
       throw new HttpError(404, 'notFound', `The requested URL ${url.pathname} was not found on this server.`);
     const [, pattern, name, handler] = route;
-    state.counts.set(name, (state.counts.get(name) ?? 0) + 1);
+    gce.counts.set(name, (gce.counts.get(name) ?? 0) + 1);
     if (!/^Bearer \S+/.test(req.headers.authorization ?? '')) {
       throw new HttpError(
         401,
@@ -68,8 +68,8 @@ export async function handleRequest(
       );
     }
     const match = pattern.exec(url.pathname)!.map((part) => decodeURIComponent(part));
-    if (match[1] !== state.projectId && !name.startsWith('images.')) throw notFound(`projects/${match[1]}`);
-    const fault = state.faults.takeHttp(name);
+    if (match[1] !== gce.projectId && !name.startsWith('images.')) throw notFound(`projects/${match[1]}`);
+    const fault = gce.faults.takeHttp(name);
     if (fault) throw new HttpError(fault.status, fault.reason, fault.message);
     const result = await handler(match.slice(2), url.searchParams, body, match[1]!);
     send(res, 200, result);

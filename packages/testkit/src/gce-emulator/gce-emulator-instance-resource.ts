@@ -22,22 +22,22 @@ const ACCELERATOR_TYPES = ['nvidia-tesla-t4', 'nvidia-tesla-v100', 'nvidia-tesla
  * Checks an `instances.insert` body as GCE does and makes the new instance's record (status
  * PROVISIONING, an address of its own), answering GCE's error for what GCE refuses.
  */
-export function newInstanceRecord(state: GceEmulatorState, zone: string, body: Json): InstanceRecord {
-  checkZone(state, zone, true);
+export function newInstanceRecord(gce: GceEmulatorState, zone: string, body: Json): InstanceRecord {
+  checkZone(gce, zone, true);
   const name = stringField(body, 'name');
   if (!NAME_PATTERN.test(name))
     throw badRequest(
       `Invalid value for field 'resource.name': '${name}'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'`,
     );
-  if (state.instances.has(instanceKey(zone, name))) {
+  if (gce.instances.has(instanceKey(zone, name))) {
     throw new HttpError(
       409,
       'alreadyExists',
-      `The resource 'projects/${state.projectId}/zones/${zone}/instances/${name}' already exists`,
+      `The resource 'projects/${gce.projectId}/zones/${zone}/instances/${name}' already exists`,
     );
   }
   const machineType = lastSegment(stringField(body, 'machineType'));
-  if (!state.machineTypes.has(machineType))
+  if (!gce.machineTypes.has(machineType))
     throw badRequest(
       `Invalid value for field 'resource.machineType': '${String(body.machineType)}'. Machine type with name '${machineType}' does not exist in zone '${zone}'.`,
     );
@@ -46,7 +46,7 @@ export function newInstanceRecord(state: GceEmulatorState, zone: string, body: J
   const init = boot?.initializeParams as Json | undefined;
   if (!init?.sourceImage)
     throw badRequest("Invalid value for field 'resource.disks': ''. Boot disk must be specified.");
-  const image = findImageByUrl(state, String(init.sourceImage));
+  const image = findImageByUrl(gce, String(init.sourceImage));
   if (!image) throw notFound(String(init.sourceImage));
   const labels = (body.labels as Record<string, string> | undefined) ?? {};
   for (const [k, v] of Object.entries(labels)) {
@@ -58,12 +58,12 @@ export function newInstanceRecord(state: GceEmulatorState, zone: string, body: J
   const scheduling = { ...((body.scheduling as Json | undefined) ?? {}) };
   const accelerators = (body.guestAccelerators as Json[] | undefined) ?? [];
   checkScheduling(scheduling, accelerators);
-  const id = state.newId();
-  const address = state.allocateAddress();
+  const id = gce.newId();
+  const address = gce.allocateAddress();
   const metadataItems =
     ((body.metadata as Json | undefined)?.items as { key: string; value?: string }[] | undefined) ?? [];
   const metadata = Object.fromEntries(metadataItems.map((item) => [item.key, item.value ?? '']));
-  const zoneUrl = state.zoneUrl(zone);
+  const zoneUrl = gce.zoneUrl(zone);
   const resource: Json = {
     kind: 'compute#instance',
     id,
@@ -78,7 +78,7 @@ export function newInstanceRecord(state: GceEmulatorState, zone: string, body: J
     status: 'PROVISIONING',
     zone: zoneUrl,
     canIpForward: false,
-    networkInterfaces: networkInterfaces(state, zone, body, address),
+    networkInterfaces: networkInterfaces(gce, zone, body, address),
     disks: disks.map((disk, index) => ({
       kind: 'compute#attachedDisk',
       type: disk.type ?? 'PERSISTENT',
@@ -164,12 +164,11 @@ function checkScheduling(scheduling: Json, accelerators: Json[]): void {
 }
 
 /** The instance's NICs: every one on `address` (networkIP, and natIP with an access config). */
-function networkInterfaces(state: GceEmulatorState, zone: string, body: Json, address: string): Json[] {
-  const project = `${API_BASE}projects/${state.projectId}`;
+function networkInterfaces(gce: GceEmulatorState, zone: string, body: Json, address: string): Json[] {
+  const project = `${API_BASE}projects/${gce.projectId}`;
   return ((body.networkInterfaces as Json[] | undefined) ?? [{}]).map((nic, index) => {
     const network = nic.network ? lastSegment(String(nic.network)) : 'default';
-    if (!state.networks.has(network))
-      throw notFound(`projects/${state.projectId}/global/networks/${network}`);
+    if (!gce.networks.has(network)) throw notFound(`projects/${gce.projectId}/global/networks/${network}`);
     const accessConfigs = ((nic.accessConfigs as Json[] | undefined) ?? []).map((ac) => ({
       kind: 'compute#accessConfig',
       type: ac.type ?? 'ONE_TO_ONE_NAT',

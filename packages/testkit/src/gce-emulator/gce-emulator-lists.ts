@@ -4,14 +4,14 @@ import { API_BASE, type GceEmulatorState, type Json } from './gce-emulator-state
 
 /** A `list` answer: the items passing `filter`, one page of them, as GCE pages. */
 export function list(
-  state: GceEmulatorState,
+  gce: GceEmulatorState,
   kind: string,
   selfLink: string,
   items: Json[],
   query: URLSearchParams,
 ): Json {
   const filter = compileFilter(query.get('filter'));
-  const page = paginate(state, items.filter(filter), query);
+  const page = paginate(gce, items.filter(filter), query);
   return {
     kind,
     id: selfLink.replace(API_BASE, ''),
@@ -24,7 +24,7 @@ export function list(
 
 /** An `aggregatedList` answer: every zone's scope, with its items on this page or a NO_RESULTS_ON_PAGE warning. */
 export function aggregated(
-  state: GceEmulatorState,
+  gce: GceEmulatorState,
   kind: string,
   selfLink: string,
   field: string,
@@ -33,15 +33,15 @@ export function aggregated(
 ): Json {
   const filter = compileFilter(query.get('filter'));
   const flat: { scope: string; item: Json }[] = [];
-  for (const zone of state.allZones) {
+  for (const zone of gce.allZones) {
     for (const item of byZone.get(zone) ?? []) if (filter(item)) flat.push({ scope: `zones/${zone}`, item });
   }
-  const page = paginate(state, flat as unknown as Json[], query) as unknown as {
+  const page = paginate(gce, flat as unknown as Json[], query) as unknown as {
     items: { scope: string; item: Json }[];
     nextPageToken?: string;
   };
   const items: Record<string, Json> = {};
-  for (const zone of state.allZones) {
+  for (const zone of gce.allZones) {
     const inZone = page.items.filter((entry) => entry.scope === `zones/${zone}`).map((entry) => entry.item);
     items[`zones/${zone}`] =
       inZone.length > 0
@@ -69,11 +69,11 @@ export function nonEmpty<T>(field: string, items: T[] | undefined): Record<strin
 }
 
 function paginate(
-  state: GceEmulatorState,
+  gce: GceEmulatorState,
   items: Json[],
   query: URLSearchParams,
 ): { items: Json[]; nextPageToken?: string } {
-  const max = query.has('maxResults') ? Number(query.get('maxResults')) : state.pageSize;
+  const max = query.has('maxResults') ? Number(query.get('maxResults')) : gce.pageSize;
   if (!Number.isInteger(max) || max < 0 || max > 500)
     throw badRequest(
       `Invalid value for field 'maxResults': '${query.get('maxResults')}'. Must be in the range [0, 500].`,

@@ -4,14 +4,14 @@ import { notFound } from './gce-emulator-http.js';
 import { type GceEmulatorState, type Json, now, type OperationRecord } from './gce-emulator-state.js';
 
 export function createOperation(
-  state: GceEmulatorState,
+  gce: GceEmulatorState,
   type: string,
   target: { zone: string; name: string; id: string },
   user = 'workerkit-emulator@example.iam.gserviceaccount.com',
 ): OperationRecord {
-  const id = state.newId();
+  const id = gce.newId();
   const name = `operation-${Date.now()}-${randomBytes(6).toString('hex')}-${randomBytes(4).toString('hex')}`;
-  const zoneUrl = state.zoneUrl(target.zone);
+  const zoneUrl = gce.zoneUrl(target.zone);
   const resource: Json = {
     kind: 'compute#operation',
     id,
@@ -27,7 +27,7 @@ export function createOperation(
     selfLink: `${zoneUrl}/operations/${name}`,
   };
   const record: OperationRecord = { resource, zone: target.zone, waiters: new Set() };
-  state.operations.set(name, record);
+  gce.operations.set(name, record);
   return record;
 }
 
@@ -56,28 +56,24 @@ export function updateOperation(
 }
 
 /** A zone's operation, or with `zone` undefined a global one. */
-export function getOperation(
-  state: GceEmulatorState,
-  zone: string | undefined,
-  name: string,
-): OperationRecord {
-  if (zone !== undefined) checkZone(state, zone);
-  const op = state.operations.get(name);
+export function getOperation(gce: GceEmulatorState, zone: string | undefined, name: string): OperationRecord {
+  if (zone !== undefined) checkZone(gce, zone);
+  const op = gce.operations.get(name);
   if (!op || op.zone !== zone)
     throw notFound(
-      `projects/${state.projectId}/${zone === undefined ? 'global' : `zones/${zone}`}/operations/${name}`,
+      `projects/${gce.projectId}/${zone === undefined ? 'global' : `zones/${zone}`}/operations/${name}`,
     );
   return op;
 }
 
 /** `operations.wait`: the operation once DONE, or as it is after `operationWaitMs`. */
-export async function waitFor(state: GceEmulatorState, op: OperationRecord): Promise<Json> {
+export async function waitFor(gce: GceEmulatorState, op: OperationRecord): Promise<Json> {
   if (op.resource.status === 'DONE') return op.resource;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
       op.waiters.delete(wake);
       resolve();
-    }, state.operationWaitMs);
+    }, gce.operationWaitMs);
     timer.unref();
     const wake = () => {
       clearTimeout(timer);
@@ -89,18 +85,18 @@ export async function waitFor(state: GceEmulatorState, op: OperationRecord): Pro
 }
 
 /** Operations of a zone, or with `zone` undefined the global ones. */
-export function operationsIn(state: GceEmulatorState, zone: string | undefined): Json[] {
-  return [...state.operations.values()].filter((o) => o.zone === zone).map((o) => o.resource);
+export function operationsIn(gce: GceEmulatorState, zone: string | undefined): Json[] {
+  return [...gce.operations.values()].filter((o) => o.zone === zone).map((o) => o.resource);
 }
 
 /** GCE's `requestId`: a repeated mutation with the same id returns the first one's operation. */
-export function once(state: GceEmulatorState, query: URLSearchParams, mutate: () => Json): Json {
+export function once(gce: GceEmulatorState, query: URLSearchParams, mutate: () => Json): Json {
   const requestId = query.get('requestId');
   if (!requestId) return mutate();
-  const earlier = state.requests.get(requestId);
+  const earlier = gce.requests.get(requestId);
   if (earlier) return earlier.resource;
   const resource = mutate();
-  const op = state.operations.get(String(resource.name));
-  if (op) state.requests.set(requestId, op);
+  const op = gce.operations.get(String(resource.name));
+  if (op) gce.requests.set(requestId, op);
   return resource;
 }

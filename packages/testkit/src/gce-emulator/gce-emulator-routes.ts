@@ -17,23 +17,23 @@ import { API_BASE, type GceEmulatorState } from './gce-emulator-state.js';
 const P = '^/compute/v1/projects/([^/]+)';
 
 /** The Compute Engine v1 methods the emulator answers, by HTTP method and path. */
-export function gceRoutes(state: GceEmulatorState): Route[] {
-  const project = `${API_BASE}projects/${state.projectId}`;
+export function gceRoutes(gce: GceEmulatorState): Route[] {
+  const project = `${API_BASE}projects/${gce.projectId}`;
   return [
     [
       'POST',
       new RegExp(`${P}/zones/([^/]+)/instances$`),
       'instances.insert',
-      ([zone], q, body) => once(state, q, () => insertInstance(state, zone!, body)),
+      ([zone], q, body) => once(gce, q, () => insertInstance(gce, zone!, body)),
     ],
     [
       'GET',
       new RegExp(`${P}/zones/([^/]+)/instances$`),
       'instances.list',
       ([zone], q) => {
-        checkZone(state, zone!);
-        const selfLink = `${state.zoneUrl(zone!)}/instances`;
-        return list(state, 'compute#instanceList', selfLink, zoneInstances(state, zone!), q);
+        checkZone(gce, zone!);
+        const selfLink = `${gce.zoneUrl(zone!)}/instances`;
+        return list(gce, 'compute#instanceList', selfLink, zoneInstances(gce, zone!), q);
       },
     ],
     [
@@ -42,11 +42,11 @@ export function gceRoutes(state: GceEmulatorState): Route[] {
       'instances.aggregatedList',
       (_m, q) =>
         aggregated(
-          state,
+          gce,
           'compute#instanceAggregatedList',
           `${project}/aggregated/instances`,
           'instances',
-          new Map(state.allZones.map((z) => [z, zoneInstances(state, z)])),
+          new Map(gce.allZones.map((z) => [z, zoneInstances(gce, z)])),
           q,
         ),
     ],
@@ -54,66 +54,60 @@ export function gceRoutes(state: GceEmulatorState): Route[] {
       'GET',
       new RegExp(`${P}/zones/([^/]+)/instances/([^/]+)$`),
       'instances.get',
-      ([zone, name]) => getInstance(state, zone!, name!).resource,
+      ([zone, name]) => getInstance(gce, zone!, name!).resource,
     ],
     [
       'DELETE',
       new RegExp(`${P}/zones/([^/]+)/instances/([^/]+)$`),
       'instances.delete',
-      ([zone, name], q) => once(state, q, () => deleteInstance(state, zone!, name!)),
+      ([zone, name], q) => once(gce, q, () => deleteInstance(gce, zone!, name!)),
     ],
     [
       'GET',
       new RegExp(`${P}/zones/([^/]+)/instances/([^/]+)/getGuestAttributes$`),
       'instances.getGuestAttributes',
-      ([zone, name], q) => guestAttributes(getInstance(state, zone!, name!), q),
+      ([zone, name], q) => guestAttributes(getInstance(gce, zone!, name!), q),
     ],
     [
       'GET',
       new RegExp(`${P}/zones/([^/]+)/operations$`),
       'zoneOperations.list',
       ([zone], q) => {
-        checkZone(state, zone!);
-        const selfLink = `${state.zoneUrl(zone!)}/operations`;
-        return list(state, 'compute#operationList', selfLink, operationsIn(state, zone!), q);
+        checkZone(gce, zone!);
+        const selfLink = `${gce.zoneUrl(zone!)}/operations`;
+        return list(gce, 'compute#operationList', selfLink, operationsIn(gce, zone!), q);
       },
     ],
     [
       'GET',
       new RegExp(`${P}/zones/([^/]+)/operations/([^/]+)$`),
       'zoneOperations.get',
-      ([zone, name]) => getOperation(state, zone!, name!).resource,
+      ([zone, name]) => getOperation(gce, zone!, name!).resource,
     ],
     [
       'POST',
       new RegExp(`${P}/zones/([^/]+)/operations/([^/]+)/wait$`),
       'zoneOperations.wait',
-      ([zone, name]) => waitFor(state, getOperation(state, zone!, name!)),
+      ([zone, name]) => waitFor(gce, getOperation(gce, zone!, name!)),
     ],
     [
       'GET',
       new RegExp(`${P}/global/operations$`),
       'globalOperations.list',
       (_m, q) =>
-        list(
-          state,
-          'compute#operationList',
-          `${project}/global/operations`,
-          operationsIn(state, undefined),
-          q,
-        ),
+        list(gce, 'compute#operationList', `${project}/global/operations`, operationsIn(gce, undefined), q),
     ],
     [
       'GET',
       new RegExp(`${P}/global/operations/([^/]+)$`),
       'globalOperations.get',
-      ([name]) => getOperation(state, undefined, name!).resource,
+      ([name]) => getOperation(gce, undefined, name!).resource,
     ],
     [
       'POST',
       new RegExp(`${P}/global/operations/([^/]+)/wait$`),
       'globalOperations.wait',
-      ([name]) => waitFor(state, getOperation(state, undefined, name!)),
+      ([name]) => waitFor(gce, getOperation(gce, undefined, name!)),
     ],
     [
       'GET',
@@ -121,11 +115,11 @@ export function gceRoutes(state: GceEmulatorState): Route[] {
       'globalOperations.aggregatedList',
       (_m, q) =>
         aggregated(
-          state,
+          gce,
           'compute#operationAggregatedList',
           `${project}/aggregated/operations`,
           'operations',
-          new Map(state.allZones.map((z) => [z, operationsIn(state, z)])),
+          new Map(gce.allZones.map((z) => [z, operationsIn(gce, z)])),
           q,
         ),
     ],
@@ -135,10 +129,10 @@ export function gceRoutes(state: GceEmulatorState): Route[] {
       'images.list',
       (_p, q, _b, imageProject) =>
         list(
-          state,
+          gce,
           'compute#imageList',
           `${API_BASE}projects/${imageProject}/global/images`,
-          state.images.filter((i) => i.project === imageProject).map(publicImage),
+          gce.images.filter((i) => i.project === imageProject).map(publicImage),
           q,
         ),
     ],
@@ -147,7 +141,7 @@ export function gceRoutes(state: GceEmulatorState): Route[] {
       new RegExp(`${P}/global/images/family/([^/]+)$`),
       'images.getFromFamily',
       ([family], _q, _b, imageProject) => {
-        const image = newestInFamily(state, imageProject!, family!);
+        const image = newestInFamily(gce, imageProject!, family!);
         if (!image) throw notFound(`projects/${imageProject}/global/images/family/${family}`);
         return publicImage(image);
       },
@@ -157,7 +151,7 @@ export function gceRoutes(state: GceEmulatorState): Route[] {
       new RegExp(`${P}/global/images/([^/]+)$`),
       'images.get',
       ([name], _q, _b, imageProject) => {
-        const image = state.images.find((i) => i.project === imageProject && i.name === name);
+        const image = gce.images.find((i) => i.project === imageProject && i.name === name);
         if (!image) throw notFound(`projects/${imageProject}/global/images/${name}`);
         return publicImage(image);
       },
@@ -167,12 +161,12 @@ export function gceRoutes(state: GceEmulatorState): Route[] {
       new RegExp(`${P}/zones/([^/]+)/machineTypes$`),
       'machineTypes.list',
       ([zone], q) => {
-        checkZone(state, zone!);
+        checkZone(gce, zone!);
         return list(
-          state,
+          gce,
           'compute#machineTypeList',
-          `${state.zoneUrl(zone!)}/machineTypes`,
-          [...state.machineTypes].map((t) => machineTypeResource(state, zone!, t)),
+          `${gce.zoneUrl(zone!)}/machineTypes`,
+          [...gce.machineTypes].map((t) => machineTypeResource(gce, zone!, t)),
           q,
         );
       },
@@ -182,10 +176,10 @@ export function gceRoutes(state: GceEmulatorState): Route[] {
       new RegExp(`${P}/zones/([^/]+)/machineTypes/([^/]+)$`),
       'machineTypes.get',
       ([zone, name]) => {
-        checkZone(state, zone!);
-        if (!state.machineTypes.has(name!))
-          throw notFound(`projects/${state.projectId}/zones/${zone}/machineTypes/${name}`);
-        return machineTypeResource(state, zone!, name!);
+        checkZone(gce, zone!);
+        if (!gce.machineTypes.has(name!))
+          throw notFound(`projects/${gce.projectId}/zones/${zone}/machineTypes/${name}`);
+        return machineTypeResource(gce, zone!, name!);
       },
     ],
     [
@@ -194,10 +188,10 @@ export function gceRoutes(state: GceEmulatorState): Route[] {
       'zones.list',
       (_m, q) =>
         list(
-          state,
+          gce,
           'compute#zoneList',
           `${project}/zones`,
-          state.allZones.map((zone) => zoneResource(state, zone)),
+          gce.allZones.map((zone) => zoneResource(gce, zone)),
           q,
         ),
     ],
@@ -206,21 +200,21 @@ export function gceRoutes(state: GceEmulatorState): Route[] {
       new RegExp(`${P}/zones/([^/]+)$`),
       'zones.get',
       ([zone]) => {
-        checkZone(state, zone!);
-        return zoneResource(state, zone!);
+        checkZone(gce, zone!);
+        return zoneResource(gce, zone!);
       },
     ],
     [
       'GET',
       new RegExp(`${P}/global/networks/([^/]+)$`),
       'networks.get',
-      ([name]) => networkResource(state, name!),
+      ([name]) => networkResource(gce, name!),
     ],
     [
       'GET',
       new RegExp(`${P}/regions/([^/]+)/subnetworks/([^/]+)$`),
       'subnetworks.get',
-      ([region, name]) => subnetworkResource(state, region!, name!),
+      ([region, name]) => subnetworkResource(gce, region!, name!),
     ],
   ];
 }

@@ -65,24 +65,24 @@ export interface GceEmulator {
  * their own 127.x.y.z address. See `GceEmulatorFaults` for fault injection.
  */
 export async function startGceEmulator(options: GceEmulatorOptions = {}): Promise<GceEmulator> {
-  const state = new GceEmulatorState(options, options.guest ?? (await defaultBooter()));
-  for (const image of options.images ?? DEFAULT_IMAGES) addImage(state, image);
-  const routes = gceRoutes(state);
-  const server = createServer((req, res) => void handleRequest(state, routes, req, res));
+  const gce = new GceEmulatorState(options, options.guest ?? (await defaultBooter()));
+  for (const image of options.images ?? DEFAULT_IMAGES) addImage(gce, image);
+  const routes = gceRoutes(gce);
+  const server = createServer((req, res) => void handleRequest(gce, routes, req, res));
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const { counts, instances, operations } = state;
+  const { counts, instances, operations } = gce;
 
   return {
     endpoint: { apiEndpoint: '127.0.0.1', port, protocol: 'http' },
     url: `http://127.0.0.1:${port}`,
-    projectId: state.projectId,
-    sshPort: state.sshPort,
-    faults: state.faults,
+    projectId: gce.projectId,
+    sshPort: gce.sshPort,
+    faults: gce.faults,
     calls: {
       count: (method) => counts.get(method) ?? 0,
       snapshot: () => Object.fromEntries([...counts].sort(([a], [b]) => a.localeCompare(b))),
@@ -96,21 +96,21 @@ export async function startGceEmulator(options: GceEmulatorOptions = {}): Promis
         id: r.id,
         status: r.status,
         address: r.address,
-        sshPort: state.sshPort,
+        sshPort: gce.sshPort,
         labels: { ...(r.resource.labels as Record<string, string>) },
         metadata: { ...r.metadata },
         resource: structuredClone(r.resource),
         preempted: r.preempted,
       })),
     operations: () => [...operations.values()].map((o) => structuredClone(o.resource)),
-    preempt: (name) => preempt(state, name),
-    addImage: (image) => addImage(state, image),
+    preempt: (name) => preempt(gce, name),
+    addImage: (image) => addImage(gce, image),
     async stop() {
-      if (state.stopped) return;
-      state.stopped = true;
+      if (gce.stopped) return;
+      gce.stopped = true;
       for (const op of operations.values()) for (const wake of op.waiters) wake();
       const records = [...instances.values()];
-      for (const record of records) removeInstance(state, record);
+      for (const record of records) removeInstance(gce, record);
       await Promise.all(records.map((record) => stopGuest(record)));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

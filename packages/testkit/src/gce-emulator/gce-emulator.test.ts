@@ -106,7 +106,8 @@ describe('GCE emulator with the unmodified @google-cloud/compute client', { time
 
   beforeAll(async () => {
     emulator = await startGceEmulator({
-      timings: { provisioningMs: 60, stagingMs: 60, stoppingMs: 20 },
+      // Long enough for a poll every 10 ms to see each state even on a loaded 2-core machine.
+      timings: { provisioningMs: 150, stagingMs: 150, stoppingMs: 20 },
       operationWaitMs: 2_000,
     });
     const options = {
@@ -159,6 +160,10 @@ describe('GCE emulator with the unmodified @google-cloud/compute client', { time
 
   it('boots an instance PROVISIONING → STAGING → RUNNING with a real sshd for the ssh-keys user', async () => {
     const key = userKey();
+    // The client builds each method's stub on its first call: do that before the clock starts.
+    await clients.instances
+      .get({ project: emulator.projectId, zone: ZONE, instance: 'not-there' }, call)
+      .catch(() => {});
     const operation = await insert('boot-1', {
       metadata: {
         items: [

@@ -167,7 +167,8 @@ describe('docker provider: daemon faults (injected by a proxy in front of the re
     const provider = proxiedProvider({});
     const instance = (await provider.start(jobAttributes(SCOPE))) as DockerInstance;
     try {
-      await instance.uploadScript('echo out; echo err >&2; exit 4\n');
+      // Docker copies stdout and stderr separately: only output apart in time keeps its order.
+      await instance.uploadScript('echo out; sleep 0.2; echo err >&2; exit 4\n');
       const sink = new CollectingSink();
       expect(await instance.runScript(sink)).toMatchObject({ completed: true, exitCode: 4 });
       expect(sink.text).toBe('out\nerr\n');

@@ -4,21 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { InvalidConfigError, reap } from '@workerkit/core';
-import { RecordingSink } from '@workerkit/testkit';
+import { isProcessAlive, RecordingSink } from '@workerkit/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLocalProvider } from './local-provider.js';
 
 const scriptsDir = mkdtempSync(join(tmpdir(), 'workerkit-local-test-'));
 afterAll(() => rmSync(scriptsDir, { recursive: true, force: true }));
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -40,10 +31,10 @@ describe('local backend', () => {
     const run = instance.runScript(sink, { signal: controller.signal });
     await sink.waitFor('ready');
     const backgroundPid = Number(readFileSync(pidFile, 'utf8'));
-    expect(isAlive(backgroundPid)).toBe(true);
+    expect(isProcessAlive(backgroundPid)).toBe(true);
     controller.abort();
     expect(await run).toMatchObject({ completed: false, reason: 'cancelled', outputBytes: 6 });
-    await waitUntil(() => !isAlive(backgroundPid));
+    await waitUntil(() => !isProcessAlive(backgroundPid));
   });
 
   it('escalates to SIGKILL when the script ignores SIGTERM', async () => {
@@ -130,12 +121,14 @@ describe('local backend', () => {
     const scriptPid = Number(readFileSync(join(resource!.id, 'pid'), 'utf8'));
     worker.kill('SIGKILL');
     await new Promise((resolve) => worker.once('exit', resolve));
-    expect(isAlive(scriptPid)).toBe(true);
+    expect(isProcessAlive(scriptPid)).toBe(true);
 
     const decisions = await reap(provider);
     expect(decisions).toEqual([expect.objectContaining({ why: 'owner-gone', deleted: true })]);
     expect(existsSync(resource!.id)).toBe(false);
-    await waitUntil(() => !isAlive(scriptPid));
+    // The script, orphaned by the worker's death, stays a zombie on a machine whose init does
+    // not reap orphans: `isProcessAlive` counts zombies as dead (`kill(pid, 0)` does not).
+    await waitUntil(() => !isProcessAlive(scriptPid));
   });
 
   it('reaps expired directories and leaves live ones alone', async () => {

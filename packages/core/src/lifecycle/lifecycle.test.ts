@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { hostname } from 'node:os';
+import { setTimeout } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { defaultOwnerId, expiryFor, lifecycleLabels, readLifecycleLabels } from './labels.js';
 import type { ManagedResource } from './managed-resource.js';
@@ -58,6 +62,25 @@ describe('reap', () => {
     const provider = providerWith([{ kind: 'vm', id: 'orphan', ownerId: deadOwner }]);
     expect(await reap(provider, { dryRun: true })).toEqual([expect.objectContaining({ deleted: false })]);
     expect(provider.deleted).toEqual([]);
+  });
+
+  it('counts a worker that died but was not reaped (a zombie) as gone', async () => {
+    if (process.platform !== 'linux') return;
+    // The shell starts a short child, then becomes `sleep 5`, which never waits for it: the
+    // child stays a zombie until the sleep ends.
+    const parent = spawn('sh', ['-c', 'sleep 1 & echo $!; exec sleep 8'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      const [line] = (await once(parent.stdout, 'data')) as [Buffer];
+      const owner = defaultOwnerId(Number(String(line).trim()), hostname());
+      expect(localOwnerLiveness(owner)).toBe(true);
+      const deadline = Date.now() + 6000;
+      while (localOwnerLiveness(owner) && Date.now() < deadline) await setTimeout(20);
+      expect(localOwnerLiveness(owner)).toBe(false);
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   it('tells live, dead and unknown owners apart', () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Provider, SignalOptions } from '../provider.js';
 import { defaultOwnerId } from './labels.js';
@@ -73,8 +74,25 @@ export function localOwnerLiveness(ownerId: string): boolean | undefined {
   if (defaultOwnerId(pid, hostname()) !== ownerId) return undefined;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !isZombie(pid);
+}
+
+/**
+ * A worker that died but was not reaped (its parent does not wait, or an init that does not
+ * reap orphans) is still found by `kill(pid, 0)`; Linux's /proc says it is a zombie. Elsewhere
+ * (no /proc) the answer is "not a zombie".
+ */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return false;
+  }
+  // "pid (comm) state …": comm may hold spaces and parentheses, the state follows the last ")".
+  const state = stat.charAt(stat.lastIndexOf(')') + 2);
+  return state === 'Z' || state === 'X';
 }

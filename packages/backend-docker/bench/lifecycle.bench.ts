@@ -44,6 +44,20 @@ it('per-job lifecycle: start → upload → run `true` → stop vs `docker run -
     times.cold.push(coldJob);
     times.warm.push(warmJob);
   }
+  // No idle time between jobs: with one warm container each start waits for the refill the
+  // previous stop began; with two, one is ready while the other refills during the job.
+  const backToBack = { one: [] as number[], two: [] as number[] };
+  const warmTwo = benchProvider('lifecycle-warm-two', { WARM_CONTAINERS: '2' });
+  await warmTwo.prewarm({ imageName: BUSYBOX_IMAGE });
+  for (let round = 0; round < ROUNDS; round++) {
+    backToBack.one.push(await timed(() => oneJob(warm, ROUNDS + 1 + round)));
+  }
+  await warm.whenWarmPoolIdle();
+  for (let round = 0; round < ROUNDS; round++) {
+    backToBack.two.push(await timed(() => oneJob(warmTwo, ROUNDS + 1 + round)));
+  }
+  await warmTwo.close();
+  expect(await warmTwo.listManagedResources()).toEqual([]);
   expect(await cold.listManagedResources()).toEqual([]);
   await warm.close();
   expect(await warm.listManagedResources()).toEqual([]);
@@ -53,7 +67,11 @@ it('per-job lifecycle: start → upload → run `true` → stop vs `docker run -
     'docker run --rm --network none (CLI)': `${cli.toFixed(0)} ms`,
     'workerkit, WARM_CONTAINERS=1': `${median(times.warm).toFixed(0)} ms`,
     'workerkit, cold (default)': `${median(times.cold).toFixed(0)} ms`,
+    'workerkit, back to back, WARM_CONTAINERS=1': `${median(backToBack.one).toFixed(0)} ms`,
+    'workerkit, back to back, WARM_CONTAINERS=2': `${median(backToBack.two).toFixed(0)} ms`,
     'ratio warm / CLI': `${(median(times.warm) / cli).toFixed(2)}×`,
+    'ratio back to back, 1 / CLI': `${(median(backToBack.one) / cli).toFixed(2)}×`,
+    'ratio back to back, 2 / CLI': `${(median(backToBack.two) / cli).toFixed(2)}×`,
     'ratio cold / CLI': `${(median(times.cold) / cli).toFixed(2)}×`,
   });
 });

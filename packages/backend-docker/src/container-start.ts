@@ -1,12 +1,14 @@
 import { ProviderApiError, sleep } from '@workerkit/core';
 import type Docker from 'dockerode';
+import { abortOption } from './docker-abort-option.js';
 import { dockerApiError } from './docker-errors.js';
 import { DOCKER_ALIAS } from './docker-options.js';
 
 /**
  * Starts a created container and waits until it runs: one inspect right after the start call,
  * then one per `inspectIntervalMs` (no busy loop). A container that exits at once fails with
- * its last output lines.
+ * its last output lines. `signal` reaches every call: an abort does not wait for a daemon that
+ * stopped answering.
  */
 export async function startContainer(
   docker: Docker,
@@ -16,16 +18,17 @@ export async function startContainer(
 ): Promise<Docker.ContainerInspectInfo> {
   const container = docker.getContainer(containerId);
   try {
-    await container.start();
+    await container.start(abortOption(signal));
   } catch (error) {
+    signal?.throwIfAborted();
     throw dockerApiError('container start', error);
   }
-  signal?.throwIfAborted();
   for (;;) {
     let state: Docker.ContainerInspectInfo;
     try {
-      state = await container.inspect();
+      state = await container.inspect(abortOption(signal));
     } catch (error) {
+      signal?.throwIfAborted();
       throw dockerApiError('container inspect', error);
     }
     if (state.State.Running) return state;

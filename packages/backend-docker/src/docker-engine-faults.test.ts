@@ -164,6 +164,51 @@ describe('docker provider: daemon faults (injected by a proxy in front of the re
     }
   });
 
+  it.each([
+    ['the exec create', 'POST', (id: string) => new RegExp(`^/containers/${id}/exec$`), false],
+    ['the exec start, own connection', 'POST', () => /^\/exec\/\w+\/start$/, false],
+    ['the exec start, dockerode stream', 'POST', () => /^\/exec\/\w+\/start$/, true],
+    ['the exit-code inspect', 'GET', () => /^\/exec\/\w+\/json$/, false],
+  ] as const)(
+    'a daemon that never answers %s cannot hold a run past its hard timeout',
+    async (_step, method, path, sinkKeepsChunks) => {
+      const provider = proxiedProvider({});
+      const instance = (await provider.start(jobAttributes(SCOPE))) as DockerInstance;
+      try {
+        await instance.uploadScript('echo hi\n');
+        proxy.inject({ method, path: path(instance.containerId), times: 1, hang: true });
+        // CollectingSink keeps no chunk (own connection); a plain sink may keep them (dockerode's stream).
+        const sink = sinkKeepsChunks ? { write: () => true } : new CollectingSink();
+        const began = Date.now();
+        const result = await instance.runScript(sink, { hardTimeoutMs: 1500 });
+        expect(result).toMatchObject({ completed: false, reason: 'hard-timeout' });
+        expect(Date.now() - began).toBeLessThan(8000);
+      } finally {
+        await instance.stop();
+        await provider.close();
+      }
+    },
+  );
+
+  it('an abort reaches a start whose container start the daemon never answers, and nothing is left', async () => {
+    const provider = proxiedProvider({});
+    proxy.inject({
+      method: 'POST',
+      path: new RegExp(`^/containers/${CONTAINER}/start$`),
+      times: 1,
+      hang: true,
+    });
+    const began = Date.now();
+    const error = await provider
+      .start(jobAttributes(SCOPE), { signal: AbortSignal.timeout(500) })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).name).toBe('TimeoutError');
+    expect(Date.now() - began).toBeLessThan(8000);
+    expect(provider.freeCpus).toBe(2);
+    await provider.close();
+  });
+
   it('a job runs through the proxy unchanged (hijacked exec streams pass both ways)', async () => {
     const provider = proxiedProvider({});
     const instance = (await provider.start(jobAttributes(SCOPE))) as DockerInstance;

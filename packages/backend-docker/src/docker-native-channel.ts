@@ -101,6 +101,28 @@ export function wrapExecCommand(
 }
 
 /**
+ * Starts an exec through dockerode's hijacked stream; `signal` may end the start, but not the
+ * stream once it is there (the run ends that itself, and a late abort must not destroy a
+ * stream nobody listens to any more).
+ */
+async function startExecHijacked(exec: Docker.Exec, tty: boolean, signal: AbortSignal): Promise<Readable> {
+  const starting = new AbortController();
+  const forward = () => starting.abort(signal.reason);
+  signal.addEventListener('abort', forward, { once: true });
+  try {
+    return (await exec.start({
+      hijack: true,
+      stdin: false,
+      Tty: tty,
+      Detach: false,
+      abortSignal: starting.signal,
+    })) as Readable;
+  } finally {
+    signal.removeEventListener('abort', forward);
+  }
+}
+
+/**
  * HOST_OUTPUT_DIR runs: the script writes into the FIFO; the exec's own stream carries only what
  * came before the shell moved its output (sh's message if it could not). That stream ends once
  * the shell holds the FIFO, so the provider's write end can go: the FIFO then ends when the
@@ -206,6 +228,8 @@ export class NativeChannel implements ScriptChannel {
     let exec: Docker.Exec;
     let stream: ExecOutputSource;
     try {
+      // Every daemon call takes the run's signal: a daemon that stops answering cannot hold a
+      // run past its hard timeout.
       exec = await this.#container.exec({
         Cmd: wrapExecCommand(execCommand, { WORKERKIT_EXEC_ID: token, ...env }, fifo?.containerPath),
         User: NATIVE_EXEC_USER,
@@ -213,6 +237,7 @@ export class NativeChannel implements ScriptChannel {
         AttachStdout: true,
         AttachStderr: true,
         Tty: tty,
+        ...abortOption(signal),
       });
       // A sink that keeps no chunk is lent one reused read buffer (half the CPU at hundreds of
       // MiB/s); one that may keep chunks gets the fresh memory of dockerode's stream, cheaper
@@ -220,10 +245,8 @@ export class NativeChannel implements ScriptChannel {
       const { plainTarget } = this.#options;
       stream =
         plainTarget && !meter.sinkRetainsChunks
-          ? await startExecRaw(plainTarget, exec.id, { tty })
-          : readableExecOutput(
-              (await exec.start({ hijack: true, stdin: false, Tty: tty, Detach: false })) as Readable,
-            );
+          ? await startExecRaw(plainTarget, exec.id, { tty, signal })
+          : readableExecOutput(await startExecHijacked(exec, tty, signal));
     } catch (error) {
       if (signal.aborted) {
         await this.#kill(token);
@@ -273,7 +296,7 @@ export class NativeChannel implements ScriptChannel {
     // The exit code is read only now, after the output stream drained.
     try {
       for (let wait = 5; ; wait = Math.min(wait * 2, this.#options.inspectIntervalMs)) {
-        const state = await exec.inspect();
+        const state = await exec.inspect(abortOption(signal));
         if (!state.Running && state.ExitCode !== null && state.ExitCode !== undefined) {
           return { completed: true, exitCode: state.ExitCode, outputBytes: meter.bytes };
         }
@@ -302,6 +325,7 @@ export class NativeChannel implements ScriptChannel {
         User: '0',
         AttachStdout: true,
         AttachStderr: true,
+        abortSignal: timeout,
       });
       const stream = (await exec.start({ hijack: true, stdin: false, abortSignal: timeout })) as Readable;
       await readAll(stream);

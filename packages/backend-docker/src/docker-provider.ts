@@ -17,6 +17,7 @@ import {
 import Docker from 'dockerode';
 import { lastOutput, startContainer } from './container-start.js';
 import { CpuSetAllocator } from './cpu-set-allocator.js';
+import { abortOption } from './docker-abort-option.js';
 import { containerNameFor, containerSpec, type SshEndpoint } from './docker-container-spec.js';
 import { dockerApiError, engineMessage, statusOf } from './docker-errors.js';
 import { DockerImageSelection } from './docker-image-selection.js';
@@ -255,7 +256,7 @@ export class DockerProvider implements Provider {
             name,
             attributes,
             'container create',
-            async () => (await this.docker.createContainer(spec)).id,
+            async () => (await this.docker.createContainer({ ...spec, ...abortOption(signal) })).id,
           );
         } catch (error) {
           // The daemon answered with an error: it created nothing (and the name may be someone else's).

@@ -66,9 +66,19 @@ interface ErrorAnswer {
 export function startExecRaw(
   target: PlainEngineTarget,
   execId: string,
-  { tty }: { tty: boolean },
+  { tty, signal }: { tty: boolean; signal?: AbortSignal },
 ): Promise<ExecOutputSource> {
-  return new Promise((resolveStart, rejectStart) => {
+  return new Promise((resolveGiven, rejectGiven) => {
+    // Until the Engine answers, an abort gives up on it (a daemon that stopped answering).
+    const onAbort = () => finish(signal!.reason as Error);
+    const resolveStart = (source: ExecOutputSource) => {
+      signal?.removeEventListener('abort', onAbort);
+      resolveGiven(source);
+    };
+    const rejectStart = (error: Error) => {
+      signal?.removeEventListener('abort', onAbort);
+      rejectGiven(error);
+    };
     let state: 'head' | 'error' | 'stream' | 'done' = 'head';
     let head = Buffer.alloc(0);
     let answer: ErrorAnswer | undefined;
@@ -182,7 +192,12 @@ export function startExecRaw(
       ...target.connect,
       onread: { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: onRead },
     };
+    if (signal?.aborted) {
+      rejectGiven(signal.reason as Error);
+      return;
+    }
     const socket = connect(options as NetConnectOpts);
+    signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('connect', () => {
       const body = JSON.stringify({ Detach: false, Tty: tty });
       socket.write(

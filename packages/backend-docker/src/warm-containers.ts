@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { expiryFor, type Logger, ProviderApiError, type StartAttributes } from '@workerkit/core';
 import type Docker from 'dockerode';
 import { startContainer } from './container-start.js';
+import { abortOption } from './docker-abort-option.js';
 import { containerSpec } from './docker-container-spec.js';
 import { dockerApiError, engineMessage } from './docker-errors.js';
 import { removeContainer } from './docker-instance.js';
@@ -77,12 +78,12 @@ export class WarmContainers {
       if (!warm) return undefined;
       const container = docker.getContainer(warm.id);
       try {
-        const state = await container.inspect();
+        const state = await container.inspect(abortOption(signal));
         if (!state.State.Running) throw new Error(`it is ${state.State.Status}`);
         await withJobContainerName({ docker, logger }, name, attributes, 'container rename', () =>
-          container.rename({ name }),
+          container.rename({ name, ...abortOption(signal) }),
         );
-        if (cpuSet) await container.update({ CpusetCpus: cpuSet.cpusetCpus });
+        if (cpuSet) await container.update({ CpusetCpus: cpuSet.cpusetCpus, ...abortOption(signal) });
         signal?.throwIfAborted();
         return warm;
       } catch (error) {

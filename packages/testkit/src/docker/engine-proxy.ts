@@ -15,7 +15,10 @@ export interface EngineRequest {
 
 /**
  * A fault to inject into matching requests: answer with `status` instead of asking the daemon,
- * or change the daemon's JSON answer with `rewrite`. It applies `times` times (default: always).
+ * change the daemon's JSON answer with `rewrite`, or give no answer at all (`hang`: a daemon
+ * that stopped answering; the request waits until its client gives up or the proxy closes).
+ * It applies `times` times (default: always). Hijacked requests (exec and attach starts) take
+ * `status` and `hang` too.
  */
 export interface EngineFault {
   method: string;
@@ -25,6 +28,7 @@ export interface EngineFault {
   status?: number;
   message?: string;
   rewrite?: (body: unknown) => unknown;
+  hang?: boolean;
 }
 
 export interface EngineProxy {
@@ -67,6 +71,10 @@ export async function startEngineProxy(daemonSocket: string): Promise<EngineProx
   const server = createServer((req, res) => {
     requests.push({ method: req.method ?? 'GET', path: enginePath(req.url ?? '/'), at: performance.now() });
     const fault = faultFor(req);
+    if (fault?.hang) {
+      req.resume();
+      return;
+    }
     if (fault?.status !== undefined) {
       req.resume();
       res.writeHead(fault.status, { 'Content-Type': 'application/json' });
@@ -78,6 +86,19 @@ export async function startEngineProxy(daemonSocket: string): Promise<EngineProx
   // exec/attach with `Upgrade: tcp`: pass the raw stream both ways once the daemon answers.
   server.on('upgrade', (req: IncomingMessage, client: Socket, head: Buffer) => {
     requests.push({ method: req.method ?? 'POST', path: enginePath(req.url ?? '/'), at: performance.now() });
+    const fault = faultFor(req);
+    if (fault?.hang) {
+      upgraded.add(client);
+      client.on('close', () => upgraded.delete(client)).on('error', () => {});
+      return;
+    }
+    if (fault?.status !== undefined) {
+      const body = JSON.stringify({ message: fault.message ?? 'injected by the engine proxy' });
+      client.end(
+        `HTTP/1.1 ${fault.status} Injected\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      return;
+    }
     const daemon = connect(daemonSocket);
     upgraded.add(client).add(daemon);
     const lines = [`${req.method} ${req.url} HTTP/1.1`];

@@ -8,7 +8,7 @@ import {
   ZoneOperationsClient,
   ZonesClient,
 } from '@google-cloud/compute';
-import { backoffDelay, type Logger, ProviderApiError, retryWithBackoff, whenAborted } from '@workerkit/core';
+import { abortable, backoffDelay, type Logger, ProviderApiError, retryWithBackoff } from '@workerkit/core';
 import { JWT, OAuth2Client } from 'google-auth-library';
 import { gceApiError } from './gce-errors.js';
 import type { GceOptions } from './gce-options.js';
@@ -367,18 +367,5 @@ export class GceApi {
       () => this.#subnetworks.get({ project: this.project, region, subnetwork }, this.#callOptions),
       options,
     );
-  }
-}
-
-/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts (the request is left to finish unobserved). */
-async function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  promise.catch(() => {});
-  signal.throwIfAborted();
-  const aborted = whenAborted(signal);
-  try {
-    return await Promise.race([promise, aborted.promise.then((reason) => Promise.reject(reason))]);
-  } finally {
-    aborted.cancel();
   }
 }

@@ -50,7 +50,14 @@ export {
   START_ATTRIBUTE_DEFAULTS,
   withDefaults,
 } from './start-attributes.js';
-export { abortedByTimeout, HardTimeoutError, sleep, whenAborted, withHardTimeout } from './util/abort.js';
+export {
+  abortable,
+  abortedByTimeout,
+  HardTimeoutError,
+  sleep,
+  whenAborted,
+  withHardTimeout,
+} from './util/abort.js';
 export { asBool } from './util/as-bool.js';
 export type { BackoffOptions } from './util/backoff.js';
 export { backoffDelay, retryWithBackoff } from './util/backoff.js';

@@ -1,4 +1,4 @@
-import { backoffDelay, sleep, stderrLogger } from '@workerkit/core';
+import { abortable, backoffDelay, sleep, stderrLogger } from '@workerkit/core';
 import { resolveAuth } from './auth.js';
 import { dial, NotUpYetError } from './dial.js';
 import { hostKeyCheck, validateHostKeyPolicy } from './host-key.js';
@@ -93,21 +93,12 @@ async function hostKeyPolicy(
   const source = options.hostKey;
   if (typeof source !== 'function') return source;
   const pending = source();
-  const policy = signal ? await raceAbort(pending, signal) : await pending;
+  const policy = await abortable(pending, signal);
   if (policy === undefined) {
     throw new NotUpYetError('host key not published yet');
   }
   validateHostKeyPolicy(policy);
   return policy;
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 function validate(options: ConnectOptions) {

@@ -1,4 +1,5 @@
 import {
+  abortable,
   abortedByTimeout,
   type OutputSink,
   type RunResult,
@@ -108,7 +109,7 @@ export class SshScriptTarget implements AsyncDisposable {
         });
     }
     const pending = this.#connecting;
-    return options.signal ? raceAbort(pending, options.signal) : pending;
+    return abortable(pending, options.signal);
   }
 
   /** Uploads the build script (mode 0755); `StaleVmError` if one is there already. */
@@ -195,13 +196,4 @@ function nonEmpty(option: string, value: unknown): string {
     throw new SshOptionsError({ option, got: JSON.stringify(value), expected: 'a non-empty string' });
   }
   return value;
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

@@ -59,3 +59,19 @@ export function whenAborted(signal: AbortSignal): { promise: Promise<unknown>; c
   });
   return { promise, cancel: () => cancel() };
 }
+
+/**
+ * Settles with `promise`, or rejects with the signal's reason as soon as it aborts (or at once
+ * when it already has). The work behind `promise` is left to finish unobserved.
+ */
+export async function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  promise.catch(() => {});
+  signal.throwIfAborted();
+  const aborted = whenAborted(signal);
+  try {
+    return await Promise.race([promise, aborted.promise.then((reason) => Promise.reject(reason))]);
+  } finally {
+    aborted.cancel();
+  }
+}

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { abortable } from './abort.js';
 import { asBool } from './as-bool.js';
 import { backoffDelay, retryWithBackoff } from './backoff.js';
 import { formatDuration, parseDuration } from './duration.js';
@@ -113,5 +114,23 @@ describe('backoff', () => {
     );
     controller.abort(new Error('stop now'));
     await expect(pending).rejects.toThrow('stop now');
+  });
+});
+
+describe('abortable', () => {
+  it('settles with the promise, or rejects with the reason once the signal aborts', async () => {
+    expect(await abortable(Promise.resolve(1), undefined)).toBe(1);
+    expect(await abortable(Promise.resolve(2), new AbortController().signal)).toBe(2);
+    const reason = new Error('gave up');
+    const controller = new AbortController();
+    const never = new Promise<number>(() => {});
+    const racing = abortable(never, controller.signal);
+    controller.abort(reason);
+    await expect(racing).rejects.toBe(reason);
+    await expect(abortable(Promise.resolve(3), AbortSignal.abort(reason))).rejects.toBe(reason);
+    // A later rejection of the abandoned promise is not an unhandled one.
+    await expect(abortable(Promise.reject(new Error('late')), AbortSignal.abort(reason))).rejects.toBe(
+      reason,
+    );
   });
 });

@@ -248,16 +248,7 @@ export class NativeChannel implements ScriptChannel {
           ? await startExecRaw(plainTarget, exec.id, { tty, signal })
           : readableExecOutput(await startExecHijacked(exec, tty, signal));
     } catch (error) {
-      if (signal.aborted) {
-        await this.#kill(token);
-        return abortedResult();
-      }
-      return incomplete(
-        'provider-error',
-        `starting the script failed: ${engineMessage(error)}`,
-        meter.bytes,
-        error,
-      );
+      return this.#stepFailed('starting the script', error, token, signal, abortedResult, meter);
     }
     const aborted = whenAborted(signal);
     const destroy = () => {
@@ -303,17 +294,27 @@ export class NativeChannel implements ScriptChannel {
         await sleep(wait, signal);
       }
     } catch (error) {
-      if (signal.aborted) {
-        await this.#kill(token);
-        return abortedResult();
-      }
-      return incomplete(
-        'provider-error',
-        `reading the exit code failed: ${engineMessage(error)}`,
-        meter.bytes,
-        error,
-      );
+      return this.#stepFailed('reading the exit code', error, token, signal, abortedResult, meter);
     }
+  }
+
+  /**
+   * A daemon call of the run failed: aborted (the signal), the script's processes are killed and
+   * the run ends cancelled or at its hard timeout; otherwise it is a provider error.
+   */
+  async #stepFailed(
+    step: string,
+    error: unknown,
+    token: string,
+    signal: AbortSignal,
+    abortedResult: () => RunResult,
+    meter: OutputMeter,
+  ): Promise<RunResult> {
+    if (signal.aborted) {
+      await this.#kill(token);
+      return abortedResult();
+    }
+    return incomplete('provider-error', `${step} failed: ${engineMessage(error)}`, meter.bytes, error);
   }
 
   /** Kills every process of a run (bounded: the container is stopped soon anyway). */

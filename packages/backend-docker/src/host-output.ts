@@ -38,6 +38,8 @@ const READ_BUFFER_BYTES = 256 * 1024;
  */
 export class HostOutputDirs {
   readonly root: string;
+  /** The root is made once (by `check` or the first start), not on every container. */
+  #rootMade = false;
 
   constructor(root: string) {
     this.root = root;
@@ -59,12 +61,17 @@ export class HostOutputDirs {
    * `ProviderApiError` naming HOST_OUTPUT_DIR.
    */
   create(): string {
+    let dir: string | undefined;
     try {
-      mkdirSync(this.root, { recursive: true, mode: 0o755 });
-      const dir = mkdtempSync(join(this.root, DIR_PREFIX));
+      if (!this.#rootMade) {
+        mkdirSync(this.root, { recursive: true, mode: 0o755 });
+        this.#rootMade = true;
+      }
+      dir = mkdtempSync(join(this.root, DIR_PREFIX));
       chmodSync(dir, 0o755); // mkdtemp makes it 0700
       return dir;
     } catch (error) {
+      if (dir) rmSync(dir, { recursive: true, force: true });
       throw new ProviderApiError({
         provider: DOCKER_ALIAS,
         operation: 'container create',

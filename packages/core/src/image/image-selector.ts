@@ -1,3 +1,5 @@
+import type { StartAttributes } from '../start-attributes.js';
+
 /** What an image is chosen by (the Go `image.Params`). */
 export interface ImageSelectParams {
   /** The provider's infrastructure name ("gce", "ec2", "docker"). */
@@ -20,16 +22,10 @@ export interface ImageSelector {
 /** The selector's view of a job: its attributes under the Go `image.Params` names. */
 export function imageSelectParams(
   infra: string,
-  attributes: {
-    language?: string;
-    osxImage?: string;
-    dist?: string;
-    group?: string;
-    os?: string;
-    jobId?: string;
-    repository?: string;
-    vmSize?: string;
-  },
+  attributes: Pick<
+    StartAttributes,
+    'language' | 'osxImage' | 'dist' | 'group' | 'os' | 'jobId' | 'repository' | 'vmSize'
+  >,
 ): ImageSelectParams {
   const params: ImageSelectParams = { infra };
   for (const key of ['language', 'osxImage', 'dist', 'group', 'os', 'jobId', 'repository'] as const) {

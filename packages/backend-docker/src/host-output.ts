@@ -38,8 +38,6 @@ const READ_BUFFER_BYTES = 256 * 1024;
  */
 export class HostOutputDirs {
   readonly root: string;
-  /** The root is made once (by `check` or the first start), not on every container. */
-  #rootMade = false;
 
   constructor(root: string) {
     this.root = root;
@@ -63,11 +61,7 @@ export class HostOutputDirs {
   create(): string {
     let dir: string | undefined;
     try {
-      if (!this.#rootMade) {
-        mkdirSync(this.root, { recursive: true, mode: 0o755 });
-        this.#rootMade = true;
-      }
-      dir = mkdtempSync(join(this.root, DIR_PREFIX));
+      dir = this.#mkdtemp();
       chmodSync(dir, 0o755); // mkdtemp makes it 0700
       return dir;
     } catch (error) {
@@ -80,6 +74,17 @@ export class HostOutputDirs {
         code: 'host-output-dir',
         cause: error,
       });
+    }
+  }
+
+  /** A new `wk-*` directory; the root is made on demand (as the local backend's base directory). */
+  #mkdtemp(): string {
+    try {
+      return mkdtempSync(join(this.root, DIR_PREFIX));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      mkdirSync(this.root, { recursive: true, mode: 0o755 });
+      return mkdtempSync(join(this.root, DIR_PREFIX));
     }
   }
 

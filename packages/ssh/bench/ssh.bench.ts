@@ -11,6 +11,7 @@ import { type SshdHandle, startSshd } from '@workerkit/testkit';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConnectOptions, connect, generateKeyPair, type SshKeyPair } from '../src/index.js';
+import { optionsFor } from '../test/helpers.js';
 
 const ADDRESS = '127.0.0.27';
 const CIPHER = 'aes128-gcm@openssh.com';
@@ -46,14 +47,7 @@ afterAll(async () => {
 });
 
 function connectOptions(): ConnectOptions {
-  return {
-    host: sshd.host,
-    port: sshd.port,
-    username: sshd.user,
-    auth: { privateKey: key.privateKey },
-    hostKey: { kind: 'fingerprints', fingerprints: [sshd.hostKeyFingerprint] },
-    algorithms: { cipher: [CIPHER] },
-  };
+  return optionsFor(sshd, key, { algorithms: { cipher: [CIPHER] } });
 }
 
 function sshArgs(): string[] {

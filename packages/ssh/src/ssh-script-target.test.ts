@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { StaleVmError, TraceNotFoundError } from '@workerkit/core';
 import { freePort, generateSshKey, type SshdHandle, startSshd } from '@workerkit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectingSink, eventually } from '../test/helpers.js';
+import { collectingSink, eventually, optionsFor } from '../test/helpers.js';
 import { generateKeyPair } from './key-pair.js';
 import { SshNotReadyError } from './ssh-errors.js';
 import { SshScriptTarget } from './ssh-script-target.js';
@@ -25,14 +25,7 @@ afterAll(async () => {
 
 function targetFor(handle: SshdHandle, extra: Partial<SshScriptTargetOptions> = {}): SshScriptTarget {
   return new SshScriptTarget({
-    connect: {
-      host: handle.host,
-      port: handle.port,
-      username: handle.user,
-      auth: { privateKey: key.privateKey },
-      hostKey: { kind: 'fingerprints', fingerprints: [handle.hostKeyFingerprint] },
-      readyTimeoutMs: 5000,
-    },
+    connect: optionsFor(handle, key, { readyTimeoutMs: 5000 }),
     ...extra,
   });
 }

@@ -8,7 +8,7 @@ providerConformanceSuite({
     imageName: BUSYBOX_IMAGE,
     jobId: '4242',
     repository: 'workerkit/conformance-native',
-    hardTimeout: 5 * 60_000,
+    hardTimeoutMs: 5 * 60_000,
   },
   trace: 'supported',
 });

@@ -46,7 +46,7 @@ export function containerLabels(input: Omit<ContainerSpecInput, 'imageId'>): Rec
     ...lifecycleLabels({
       ownerId: input.ownerId,
       ...(attributes.jobId ? { jobId: attributes.jobId } : {}),
-      expiresAt: input.expiresAt ?? expiryFor(attributes.hardTimeout, input.now),
+      expiresAt: input.expiresAt ?? expiryFor(attributes.hardTimeoutMs, input.now),
     }),
   };
 }

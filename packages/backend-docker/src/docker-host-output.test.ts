@@ -37,7 +37,7 @@ providerConformanceSuite({
     imageName: BUSYBOX_IMAGE,
     jobId: '4444',
     repository: 'workerkit/conformance-host-output',
-    hardTimeout: 5 * 60_000,
+    hardTimeoutMs: 5 * 60_000,
   },
   largeOutputBytes: 20_000_000,
   trace: 'supported',

@@ -70,7 +70,7 @@ describe('docker provider: options applied to the container (verified with inspe
     const attributes = jobAttributes(SCOPE, {
       dist: 'focal',
       repository: 'Some_Owner/My.Repo',
-      hardTimeout: 120_000,
+      hardTimeoutMs: 120_000,
     });
     const before = Date.now();
     const busyboxId = (await docker.getImage(BUSYBOX_IMAGE).inspect()).Id;

@@ -306,7 +306,7 @@ export class DockerProvider implements Provider {
         channel,
         holds,
         stopTimeoutMs: this.settings.STOP_TIMEOUT,
-        hardTimeoutMs: attributes.hardTimeout,
+        hardTimeoutMs: attributes.hardTimeoutMs,
         logger: this.#logger,
       });
     } catch (error) {

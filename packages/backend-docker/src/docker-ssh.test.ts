@@ -43,7 +43,7 @@ providerConformanceSuite({
     imageName: SSHD_IMAGE,
     jobId: '4343',
     repository: 'workerkit/conformance-ssh',
-    hardTimeout: 5 * 60_000,
+    hardTimeoutMs: 5 * 60_000,
   },
   largeOutputBytes: 20_000_000,
   trace: 'supported',

@@ -152,7 +152,7 @@ describe('docker provider: WARM_CONTAINERS', () => {
       await provider.prewarm(jobAttributes(SCOPE));
       const [warmId] = await containerIds();
       const instance = (await provider.start(
-        jobAttributes(SCOPE, { hardTimeout: 25 * 60 * 60_000 }),
+        jobAttributes(SCOPE, { hardTimeoutMs: 25 * 60 * 60_000 }),
       )) as DockerInstance;
       expect(instance.containerId).not.toBe(warmId);
       expect(provider.warmCount).toBe(1);

@@ -74,7 +74,7 @@ export class WarmContainers {
   ): Promise<WarmContainer | undefined> {
     const { docker, logger } = this.#options;
     for (;;) {
-      const warm = await this.#pool.claim(imageId, expiryFor(attributes.hardTimeout), signal);
+      const warm = await this.#pool.claim(imageId, expiryFor(attributes.hardTimeoutMs), signal);
       if (!warm) return undefined;
       const container = docker.getContainer(warm.id);
       try {

@@ -46,7 +46,7 @@ export function jobAttributes(scope: string, extra: Partial<StartAttributes> = {
     imageName: BUSYBOX_IMAGE,
     jobId: `${process.pid}${jobCounter}`,
     repository: `workerkit/${scope}`,
-    hardTimeout: 5 * 60_000,
+    hardTimeoutMs: 5 * 60_000,
     ...extra,
   };
 }

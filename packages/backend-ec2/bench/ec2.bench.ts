@@ -8,7 +8,7 @@ import { type Ec2Emulator, RecordingSink, startEc2Emulator } from '@workerkit/te
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEc2Provider, type Ec2Provider } from '../src/index.js';
 
-const job = { language: 'minimal', jobId: '1', repository: 'workerkit/bench', hardTimeout: 10 * 60_000 };
+const job = { language: 'minimal', jobId: '1', repository: 'workerkit/bench', hardTimeoutMs: 10 * 60_000 };
 
 let emulator: Ec2Emulator;
 

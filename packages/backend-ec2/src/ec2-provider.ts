@@ -91,12 +91,12 @@ export class Ec2Provider implements Provider {
         ...lifecycleLabels({
           ownerId: this.#context.ownerId,
           ...(job.jobId ? { jobId: job.jobId } : {}),
-          expiresAt: expiryFor(job.hardTimeout),
+          expiresAt: expiryFor(job.hardTimeoutMs),
         }),
       };
       const key = await createKeyPair(this.#ec2, hostname, tags, created, signal);
       const userData = renderUserData(this.config, {
-        hardTimeoutMs: job.hardTimeout,
+        hardTimeoutMs: job.hardTimeoutMs,
         ...(this.config.KEY_NAME ? { authorizedKey: key.publicKey } : {}),
       });
       const { instance, choice } = await runInstance(
@@ -121,7 +121,7 @@ export class Ec2Provider implements Provider {
         imageName: image.name,
         market: choice.market,
         startupDuration,
-        hardTimeoutMs: job.hardTimeout,
+        hardTimeoutMs: job.hardTimeoutMs,
         target,
         progress,
         logger: this.#context.logger,

@@ -1,6 +1,6 @@
 import { GetConsoleOutputCommand, type Instance as InstanceDescription } from '@aws-sdk/client-ec2';
-import { formatDuration, type Progresser } from '@workerkit/core';
-import { type HostKeyPolicy, SshScriptTarget } from '@workerkit/ssh';
+import type { Progresser } from '@workerkit/core';
+import { connectWithPublishedHostKeys, type SshScriptTarget } from '@workerkit/ssh';
 import type { Ec2Context } from './ec2-context.js';
 
 const HOST_KEYS = /-----BEGIN SSH HOST KEY KEYS-----\r?\n([\s\S]*?)-----END SSH HOST KEY KEYS-----/;
@@ -30,60 +30,32 @@ export async function connectSsh(
   const host =
     (usePublic ? instance.PublicIpAddress : instance.PrivateIpAddress) ?? instance.PublicIpAddress!;
   const instanceId = instance.InstanceId!;
-  let published: HostKeyPolicy | undefined;
-  const hostKey =
-    config.SSH_HOST_KEY_CHECK === 'insecure'
-      ? ({ kind: 'insecure' } as const)
-      : async (): Promise<HostKeyPolicy | undefined> => {
-          if (published) return published;
-          const answer = await api.call(
-            'GetConsoleOutput',
-            (client, options) =>
-              client.send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest: true }), options),
-            { signal },
-          );
-          const keys = hostKeysFromConsoleOutput(Buffer.from(answer.Output ?? '', 'base64').toString('utf8'));
-          if (keys.length === 0) return undefined;
-          published = { kind: 'public-keys', publicKeys: keys };
-          return published;
-        };
-  const waitStarted = performance.now();
-  progress.progress({ message: 'waiting for ssh connectivity...', continues: true });
-  const target = new SshScriptTarget({
+  return connectWithPublishedHostKeys({
     connect: {
       host,
       port: config.SSH_PORT,
       username: config.SSH_USER,
       auth: { privateKey },
-      hostKey,
       dialTimeoutMs: config.SSH_DIAL_TIMEOUT,
       readyTimeoutMs: config.UPLOAD_RETRIES * config.UPLOAD_RETRY_SLEEP,
       backoff: {
         initialDelayMs: Math.min(250, config.UPLOAD_RETRY_SLEEP),
         maxDelayMs: config.UPLOAD_RETRY_SLEEP,
       },
-      onAttempt: () => progress.progress({ message: '.', raw: true }),
-      logger: logger,
+      logger,
     },
     command: config.EXEC_CMD,
+    hostKeyCheck: config.SSH_HOST_KEY_CHECK === 'insecure' ? 'insecure' : 'published',
+    readHostKeys: async (callSignal) => {
+      const answer = await api.call(
+        'GetConsoleOutput',
+        (client, options) =>
+          client.send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest: true }), options),
+        { signal: callSignal },
+      );
+      return hostKeysFromConsoleOutput(Buffer.from(answer.Output ?? '', 'base64').toString('utf8'));
+    },
+    progress,
+    ...(signal ? { signal } : {}),
   });
-  try {
-    await target.connected(signal ? { signal } : {});
-  } catch (error) {
-    await target.close().catch(() => {});
-    if (!signal?.aborted) {
-      progress.progress({
-        message: 'could not establish ssh connectivity',
-        state: 'failure',
-        interrupts: true,
-      });
-    }
-    throw error;
-  }
-  progress.progress({
-    message: `ssh connectivity established (${formatDuration(performance.now() - waitStarted)})`,
-    state: 'success',
-    interrupts: true,
-  });
-  return target;
 }

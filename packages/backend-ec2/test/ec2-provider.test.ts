@@ -188,7 +188,7 @@ describe('ec2 provider', () => {
       TAGS: 'team=ci,cost=7',
       USER_DATA: Buffer.from('echo appended\n').toString('base64url'),
     });
-    const instance = await provider.start({ ...job, hardTimeout: 10 * 60_000 });
+    const instance = await provider.start({ ...job, hardTimeoutMs: 10 * 60_000 });
     const launched = setup.emulator.liveInstances()[0]!;
     await instance.stop();
     expect(launched).toMatchObject({

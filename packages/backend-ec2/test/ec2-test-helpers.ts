@@ -86,5 +86,5 @@ export const job = {
   language: 'minimal',
   jobId: '4242',
   repository: 'workerkit/ec2-tests',
-  hardTimeout: 5 * 60_000,
+  hardTimeoutMs: 5 * 60_000,
 };

@@ -71,7 +71,7 @@ export class FakeProvider implements Provider {
       id,
       job,
       options: this.#options,
-      hardTimeoutMs: attributes.hardTimeout,
+      hardTimeoutMs: attributes.hardTimeoutMs,
       record: (entry) => this.calls.push(entry),
       onStop: () => this.#live.delete(id),
     });

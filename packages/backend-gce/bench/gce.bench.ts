@@ -50,7 +50,7 @@ it(`runs ${JOBS} jobs on an instantly booting emulator within 6 API calls each`,
     for (let i = 1; i <= JOBS; i++) {
       emulator.calls.reset();
       const t0 = performance.now();
-      const instance = await provider.start({ jobId: String(i), hardTimeout: 60_000 });
+      const instance = await provider.start({ jobId: String(i), hardTimeoutMs: 60_000 });
       startMs.push(performance.now() - t0);
       const runningAt = Date.parse(String(emulator.instances()[0]!.resource.lastStartTimestamp));
       await instance.uploadScript('echo started\n');

@@ -151,7 +151,9 @@ export interface InstanceSpecInput {
 export function buildInstance(options: GceOptions, input: InstanceSpecInput): IInstance {
   const { zone, machine, attributes, project } = input;
   const hardTimeoutMs =
-    attributes.hardTimeout && attributes.hardTimeout > 0 ? attributes.hardTimeout : DEFAULT_HARD_TIMEOUT_MS;
+    attributes.hardTimeoutMs && attributes.hardTimeoutMs > 0
+      ? attributes.hardTimeoutMs
+      : DEFAULT_HARD_TIMEOUT_MS;
   const spot = options.SPOT;
   const preemptible = options.PREEMPTIBLE && !spot;
   const hasGpu = machine.gpuCount > 0 && machine.gpuType !== undefined;

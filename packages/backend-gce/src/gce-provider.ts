@@ -212,7 +212,7 @@ export class GceProvider implements Provider {
         id: String(instance.id ?? ''),
         imageName: image.name ?? '',
         startupDuration: ready.startupDuration,
-        hardTimeoutMs: attrs.hardTimeout,
+        hardTimeoutMs: attrs.hardTimeoutMs,
         connection,
         progress,
       });

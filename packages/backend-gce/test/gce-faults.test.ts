@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { GceInstance } from '../src/index.js';
 import { type GceTestEnv, gceTestEnv, ProgressLog } from './gce-test-env.js';
 
-const job = { language: 'minimal', jobId: '77', repository: 'workerkit/faults', hardTimeout: 5 * 60_000 };
+const job = { language: 'minimal', jobId: '77', repository: 'workerkit/faults', hardTimeoutMs: 5 * 60_000 };
 
 async function expectNothingLeft(env: GceTestEnv): Promise<void> {
   expect(env.emulator.instances()).toEqual([]);
@@ -198,7 +198,7 @@ describe('gce on the emulator: faults', { timeout: 60_000 }, () => {
     await using env = await gceTestEnv({
       emulator: { timings: { provisioningMs: 0, stagingMs: 0, stoppingMs: 0, runDurationSecondMs: 1 } },
     });
-    const instance = await env.provider.start({ ...job, hardTimeout: 60_000 });
+    const instance = await env.provider.start({ ...job, hardTimeoutMs: 60_000 });
     const resource = env.emulator.instances()[0]!.resource as { scheduling: Record<string, unknown> };
     expect(resource.scheduling).toMatchObject({
       instanceTerminationAction: 'DELETE',

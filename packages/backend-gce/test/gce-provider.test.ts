@@ -15,7 +15,7 @@ const job = {
   language: 'python',
   jobId: '4242',
   repository: 'Work Erkit/Some.Repo',
-  hardTimeout: 20 * 60_000,
+  hardTimeoutMs: 20 * 60_000,
 };
 
 interface Resource {

@@ -132,7 +132,7 @@ describe('local backend', () => {
   });
 
   it('reaps expired directories and leaves live ones alone', async () => {
-    const live = await provider.start({ jobId: 'live', hardTimeout: 60_000 });
+    const live = await provider.start({ jobId: 'live', hardTimeoutMs: 60_000 });
     const decisionsNow = await reap(provider);
     expect(decisionsNow).toEqual([]);
     const later = new Date(Date.now() + 24 * 3600_000);

@@ -50,7 +50,7 @@ export class LocalProvider implements Provider {
     const dir = await createWorkdir(this.#baseDir, {
       ownerId: this.#context.ownerId,
       ...(attributes.jobId ? { jobId: attributes.jobId } : {}),
-      expiresAt: expiryFor(attributes.hardTimeout),
+      expiresAt: expiryFor(attributes.hardTimeoutMs),
     });
     if (signal?.aborted) {
       await removeWorkdir(dir);
@@ -60,7 +60,7 @@ export class LocalProvider implements Provider {
       dir,
       shell: this.#options.SHELL,
       killGraceMs: this.#options.KILL_GRACE,
-      hardTimeoutMs: attributes.hardTimeout,
+      hardTimeoutMs: attributes.hardTimeoutMs,
       startupDuration: performance.now() - started,
     });
   }

@@ -15,7 +15,7 @@ export interface StartOptions extends SignalOptions {
 }
 
 export interface RunOptions extends SignalOptions {
-  /** Cut the run off after this many ms (default: the job's `hardTimeout`). */
+  /** Cut the run off after this many ms (default: the job's `hardTimeoutMs`). */
   hardTimeoutMs?: number;
 }
 

@@ -21,7 +21,7 @@ export interface StartAttributes {
   /** A size name ("medium", "large", "gpu-medium", …) mapped per provider. */
   vmSize?: string;
   /** The job's hard timeout in ms: runs are cut off after it, and cloud-side guards derive from it. */
-  hardTimeout?: number;
+  hardTimeoutMs?: number;
   /** The job id, used for names and lifecycle labels. */
   jobId?: string;
   /** The repository slug "owner/name", used for deterministic hostnames. */

@@ -1,6 +1,8 @@
 export { connect } from './connect.js';
 export { fingerprintOf } from './fingerprint.js';
 export { generateKeyPair } from './key-pair.js';
+export type { PublishedHostKeysTargetOptions } from './published-host-keys.js';
+export { connectWithPublishedHostKeys } from './published-host-keys.js';
 export {
   HostKeyMismatchError,
   SshAuthenticationError,

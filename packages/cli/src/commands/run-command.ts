@@ -87,7 +87,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('run expects exactly one script path (or - for stdin)');
-  const hardTimeout = durationFlag('timeout', values.timeout);
+  const hardTimeoutMs = durationFlag('timeout', values.timeout);
   const startupTimeout = durationFlag('startup-timeout', values['startup-timeout']);
   const uploadTimeout = durationFlag('upload-timeout', values['upload-timeout']);
   const scriptPath = positionals[0]!;
@@ -117,7 +117,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     ...(values['vm-type'] ? { vmType: values['vm-type'] } : {}),
     ...(values['vm-size'] ? { vmSize: values['vm-size'] } : {}),
     ...(values['job-id'] ? { jobId: values['job-id'] } : {}),
-    hardTimeout,
+    hardTimeoutMs,
   };
 
   const controller = new AbortController();
@@ -140,7 +140,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     renderer.done();
     const result = await instance.runScript(io.stdout, {
       signal: controller.signal,
-      hardTimeoutMs: hardTimeout,
+      hardTimeoutMs,
     });
     if (values.trace) await saveTrace(instance, resolve(io.cwd, values.trace), io);
     return exitCodeFor(result, interrupts.interrupted(), io);

@@ -54,7 +54,7 @@ export function providerConformanceSuite(options: ConformanceSuiteOptions): void
     language: 'minimal',
     jobId: '4242',
     repository: 'workerkit/conformance',
-    hardTimeout: 5 * 60_000,
+    hardTimeoutMs: 5 * 60_000,
   };
   const timeout = options.timeoutMs ?? 60_000;
   const largeBytes = options.largeOutputBytes ?? 100_000_000;

@@ -11,7 +11,8 @@ import { createLocalProvider } from './local-provider.js';
 const scriptsDir = mkdtempSync(join(tmpdir(), 'workerkit-local-test-'));
 afterAll(() => rmSync(scriptsDir, { recursive: true, force: true }));
 
-async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+/** Generous: a loaded machine can take seconds to schedule a process. */
+async function waitUntil(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
@@ -95,6 +96,14 @@ describe('local backend', () => {
     );
   });
 
+  it('records the process group for gc before the first line of the script runs', async () => {
+    await using instance = await provider.start({});
+    await instance.uploadScript('test -e ".pid-$$" && echo marked\n');
+    const sink = new RecordingSink();
+    expect(await instance.runScript(sink)).toMatchObject({ completed: true, exitCode: 0 });
+    expect(sink.text).toBe('marked\n');
+  });
+
   it('reaps what a killed worker left running: the directory and its process group', async () => {
     // A separate worker process starts a job and is killed with SIGKILL mid-run.
     const worker = spawn(
@@ -117,8 +126,10 @@ describe('local backend', () => {
     worker.stdout.pipe(output);
     await output.waitFor('running');
     const [resource] = (await provider.listManagedResources()).filter((r) => r.jobId === 'crashed');
-    await waitUntil(() => existsSync(join(resource!.id, 'pid')));
-    const scriptPid = Number(readFileSync(join(resource!.id, 'pid'), 'utf8'));
+    // The shell creates the file before it writes the pid: wait for the whole line.
+    const pidFile = join(resource!.id, 'pid');
+    await waitUntil(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'));
+    const scriptPid = Number(readFileSync(pidFile, 'utf8'));
     worker.kill('SIGKILL');
     await new Promise((resolve) => worker.once('exit', resolve));
     expect(isProcessAlive(scriptPid)).toBe(true);

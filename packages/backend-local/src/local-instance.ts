@@ -16,7 +16,8 @@ import {
   WorkerkitError,
   withHardTimeout,
 } from '@workerkit/core';
-import { forgetPid, killGroup, recordPid, removeWorkdir, SCRIPT_NAME } from './local-workdir.js';
+import { findExecutable } from './find-executable.js';
+import { forgetPid, killGroup, markedLaunch, removeWorkdir, SCRIPT_NAME } from './local-workdir.js';
 
 export interface LocalInstanceSettings {
   dir: string;
@@ -60,12 +61,22 @@ export class LocalInstance implements Instance {
   }
 
   async runScript(output: OutputSink, options: RunOptions = {}): Promise<RunResult> {
-    this.#assertNotStopped();
-    if (this.#scriptPath === undefined) {
-      throw new WorkerkitError({ message: 'local: no script uploaded; call uploadScript before runScript' });
+    this.#assertRunnable();
+    // Checked here because the launcher's `exec` would turn a missing shell into exit 127 of
+    // the "script".
+    const shell = await findExecutable(this.#settings.shell);
+    if (shell === undefined) {
+      return {
+        completed: false,
+        reason: 'provider-error',
+        message: `local: could not start ${this.#settings.shell}: not found or not executable`,
+        outputBytes: 0,
+      };
     }
-    if (this.#running) throw new WorkerkitError({ message: 'local: the script is already running' });
-    const child = spawn(this.#settings.shell, [this.#scriptPath], {
+    // Again after the await, so that nothing can come between the checks and the spawn.
+    const scriptPath = this.#assertRunnable();
+    const [command, args] = markedLaunch(shell, scriptPath);
+    const child = spawn(command, args, {
       cwd: this.#settings.dir,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -110,7 +121,6 @@ export class LocalInstance implements Instance {
     const onAbort = () => terminate(abortedByTimeout(deadline.signal) ? 'hard-timeout' : 'cancelled');
     if (deadline.signal.aborted) onAbort();
     else deadline.signal.addEventListener('abort', onAbort, { once: true });
-    if (pid !== undefined) await recordPid(this.#settings.dir, pid);
 
     const exit = await exited;
     // The job is over once its script exits: background processes it left would hold the
@@ -165,6 +175,15 @@ export class LocalInstance implements Instance {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
+  }
+
+  #assertRunnable(): string {
+    this.#assertNotStopped();
+    if (this.#scriptPath === undefined) {
+      throw new WorkerkitError({ message: 'local: no script uploaded; call uploadScript before runScript' });
+    }
+    if (this.#running) throw new WorkerkitError({ message: 'local: the script is already running' });
+    return this.#scriptPath;
   }
 
   #assertNotStopped(): void {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LifecycleInfo, ManagedResource } from '@workerkit/core';
 import { LIFECYCLE_LABELS, lifecycleLabels, readLifecycleLabels } from '@workerkit/core';
@@ -36,8 +36,14 @@ export async function createWorkdir(baseDir: string, lifecycle: LifecycleInfo): 
   }
 }
 
-export function recordPid(dir: string, pid: number): Promise<void> {
-  return writeFile(join(dir, `${PID_MARKER}${pid}`), '');
+/**
+ * The command that runs `script` with `shell` in the instance directory after recording its own
+ * pid there: `sh` writes the marker, then `exec`s the shell under the same pid (the process group
+ * leader). The script cannot start before its marker exists, so a worker killed at any moment
+ * (even between spawn and its next line) leaves what `gc` needs to kill the group.
+ */
+export function markedLaunch(shell: string, script: string): [command: string, args: string[]] {
+  return ['/bin/sh', ['-c', `: > "${PID_MARKER}$$" && exec "$0" "$1"`, shell, script]];
 }
 
 export async function forgetPid(dir: string, pid: number): Promise<void> {

@@ -10,6 +10,12 @@ const GECOS_PREFIX = 'workerkit-testkit sshd owner=';
 /** useradd/userdel exit status when /etc/passwd is locked by another writer. */
 const LOCKED = 10;
 
+/** useradd/userdel say so with their status; chpasswd exits 1 and says so on stderr. */
+function lockedByAnotherWriter(error: unknown): boolean {
+  const { code, stderr } = error as { code?: unknown; stderr?: unknown };
+  return code === LOCKED || (typeof stderr === 'string' && stderr.includes('cannot lock'));
+}
+
 /**
  * Each sshd instance logs in as its own user, an alias of root (uid 0, as the tests run as
  * root) whose home is the instance's fresh directory: sshd then starts sessions and SFTP there,
@@ -50,6 +56,9 @@ export async function createLoginUser(
   if (password !== undefined) {
     await withPasswdLock(async () => {
       const child = run('chpasswd', []);
+      // A chpasswd that fails at once (passwd locked) closes its stdin before we write: the
+      // EPIPE would be an unhandled stream error; its exit status already reports the failure.
+      child.child.stdin?.on('error', () => {});
       child.child.stdin?.end(`${name}:${password}\n`);
       await child;
     });
@@ -89,7 +98,7 @@ async function withPasswdLock<T>(action: () => Promise<T>): Promise<T> {
     try {
       return await action();
     } catch (error) {
-      if ((error as { code?: unknown }).code !== LOCKED || attempt >= 20) throw error;
+      if (!lockedByAnotherWriter(error) || attempt >= 20) throw error;
       await delay(50 * attempt);
     }
   }

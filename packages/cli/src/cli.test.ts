@@ -104,6 +104,30 @@ describe('workerkit run', () => {
     expect(outcome.stderr).toContain('fake: invalid RUN_SLEEP: got "later"');
   });
 
+  it('exits 78 for an unknown --config key or WORKERKIT_<ALIAS>_ variable, naming the closest option', async () => {
+    const typo = await run(['run', '-c', 'KILL_GRACEE=3s', script('any.sh', 'true\n')]);
+    expect(typo.code).toBe(EXIT_CODES.config);
+    expect(typo.stderr).toContain('local: unknown option KILL_GRACEE; did you mean KILL_GRACE?');
+    const fromEnv = await run(['run', script('any.sh', 'true\n')], { WORKERKIT_LOCAL_SHEL: 'sh' });
+    expect(fromEnv.code).toBe(EXIT_CODES.config);
+    expect(fromEnv.stderr).toContain('unknown option SHEL (from WORKERKIT_LOCAL_SHEL); did you mean SHELL?');
+    expect(leftovers()).toEqual([]);
+  });
+
+  it('ignores unknown keys under the Go prefix <ALIAS>_, which other programs share', async () => {
+    const outcome = await run(['run', script('hi.sh', 'echo hi\n')], { LOCAL_UNRELATED: '1' });
+    expect(outcome).toMatchObject({ code: 0, stdout: 'hi\n' });
+  });
+
+  it('exits 64 with one line for a script that is a directory or unreadable', async () => {
+    const directory = await run(['run', work]);
+    expect(directory.code).toBe(EXIT_CODES.usage);
+    expect(directory.stderr).toContain(`workerkit: cannot read the script ${work}: it is a directory`);
+    expect(directory.stderr).not.toContain('    at ');
+    const missing = await run(['run', join(work, 'missing.sh')]);
+    expect(missing.stderr).toContain('no such file');
+  });
+
   it('exits 78 for a backend that is not installed, naming the package', async () => {
     const outcome = await run(['run', '--backend', 'openstack', script('any.sh', 'true\n')]);
     expect(outcome.code).toBe(EXIT_CODES.config);

@@ -1,7 +1,13 @@
-export type { OptionSpec, OptionsDefinition, ParsedOptions } from './config/define-options.js';
+export type {
+  DefineOptionsSettings,
+  OptionSpec,
+  OptionsDefinition,
+  ParsedOptions,
+} from './config/define-options.js';
 export { defineOptions, option } from './config/define-options.js';
 export type { OptionType } from './config/option-types.js';
 export { optionTypes } from './config/option-types.js';
+export type { ConfigOrigin } from './config/provider-config.js';
 export { ProviderConfig } from './config/provider-config.js';
 export * from './errors/index.js';
 export { hostnameFromJob } from './hostname.js';
@@ -61,5 +67,6 @@ export {
 export { asBool } from './util/as-bool.js';
 export type { BackoffOptions } from './util/backoff.js';
 export { backoffDelay, retryWithBackoff } from './util/backoff.js';
+export { closestWord, editDistance } from './util/closest-word.js';
 export { formatDuration, parseDuration } from './util/duration.js';
 export { str2map } from './util/str2map.js';

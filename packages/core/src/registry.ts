@@ -87,11 +87,14 @@ export function providerContext(context: Partial<ProviderContext> = {}): Provide
   return { ownerId: context.ownerId ?? defaultOwnerId(), logger: context.logger ?? stderrLogger };
 }
 
-/** Accepts a `ProviderConfig` or a plain map, for factories like `createDockerProvider(config)`. */
+/**
+ * Accepts a `ProviderConfig` (of any copy of @workerkit/core) or a plain map, for factories like
+ * `createDockerProvider(config)`.
+ */
 export function toProviderConfig(
   config: ProviderConfig | Readonly<Record<string, string | undefined>> = {},
 ): ProviderConfig {
-  return config instanceof ProviderConfig ? config : ProviderConfig.fromMap(config);
+  return ProviderConfig.from(config);
 }
 
 /** Removes a backend; for tests that register throwaway ones. */

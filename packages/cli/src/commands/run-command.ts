@@ -91,7 +91,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const startupTimeout = durationFlag('startup-timeout', values['startup-timeout']);
   const uploadTimeout = durationFlag('upload-timeout', values['upload-timeout']);
   const scriptPath = positionals[0]!;
-  const script = scriptPath === '-' ? await text(io.stdin) : await readFile(resolve(io.cwd, scriptPath));
+  const script = scriptPath === '-' ? await text(io.stdin) : await readScript(resolve(io.cwd, scriptPath));
 
   const alias = values.backend ?? io.env.WORKERKIT_BACKEND ?? 'local';
   const renderer = new ProgressRenderer(io.stderr);
@@ -172,6 +172,22 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
         io.stderr.write(`workerkit: closing the provider failed: ${describe(error)}\n`),
       );
     interrupts.dispose();
+  }
+}
+
+/** A script that cannot be read is a usage error with one line saying why, not an internal one. */
+async function readScript(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    const why: Record<string, string> = {
+      ENOENT: 'no such file',
+      EISDIR: 'it is a directory, not a script file',
+      EACCES: 'permission denied',
+      EPERM: 'permission denied',
+    };
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    throw new UsageError(`cannot read the script ${path}: ${why[code] ?? (error as Error).message}`);
   }
 }
 

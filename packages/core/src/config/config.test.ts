@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
+import { UnknownOptionError } from '../errors/unknown-option-error.js';
 import { defineOptions, option } from './define-options.js';
 import { optionTypes } from './option-types.js';
 import { ProviderConfig } from './provider-config.js';
@@ -23,6 +24,22 @@ describe('ProviderConfig', () => {
     expect(ProviderConfig.fromMap({ ACCOUNT_JSON: '{"a":"b+c%20"}' }).get('ACCOUNT_JSON')).toBe(
       '{"a":"b+c%20"}',
     );
+  });
+
+  it('recognises and merges a config made by another copy of core through its public methods', () => {
+    // A stand-in for ProviderConfig of another installed version: only the brand and methods.
+    const foreign = {
+      [Symbol.for('workerkit.ProviderConfig')]: true,
+      keys: () => ['ENDPOINT'],
+      get: (key: string) => (key === 'ENDPOINT' ? 'unix:///other.sock' : undefined),
+    };
+    expect(ProviderConfig.isProviderConfig(foreign)).toBe(true);
+    expect(ProviderConfig.isProviderConfig({ ENDPOINT: 'x' })).toBe(false);
+    const fromForeign = ProviderConfig.from(foreign as unknown as ProviderConfig);
+    expect(fromForeign.get('ENDPOINT')).toBe('unix:///other.sock');
+    expect(fromForeign.origin('ENDPOINT')).toEqual({ kind: 'given' });
+    const merged = ProviderConfig.fromMap({ A: '1' }).merge(foreign as unknown as ProviderConfig);
+    expect(merged.keys()).toEqual(['A', 'ENDPOINT']);
   });
 
   it('merges with the other side winning and never prints values', () => {
@@ -90,6 +107,46 @@ describe('defineOptions', () => {
       message = (error as Error).message;
     }
     expect(message).toBe('demo: invalid LIMIT: got a value (hidden: secret), expected an integer from 1');
+  });
+
+  it('refuses an unknown key given in a map, naming it and the closest known option', () => {
+    const parse = () => options.parse(ProviderConfig.fromMap({ ENDPOINT: 'x', INTERVALL: '3s' }));
+    expect(parse).toThrow(UnknownOptionError);
+    expect(parse).toThrow(InvalidConfigError);
+    expect(parse).toThrow(
+      'demo: unknown option INTERVALL; did you mean INTERVAL? (workerkit backends lists every option)',
+    );
+  });
+
+  it('refuses an unknown WORKERKIT_<ALIAS>_ variable, naming the variable', () => {
+    const config = ProviderConfig.fromEnv('demo', { WORKERKIT_DEMO_ENDPOINT: 'x', WORKERKIT_DEMO_TOKN: 't' });
+    expect(() => options.parse(config)).toThrow(
+      'demo: unknown option TOKN (from WORKERKIT_DEMO_TOKN); did you mean TOKEN?',
+    );
+  });
+
+  it('ignores unknown keys from the Go prefixes, which other programs share (DEMO_HOST, …)', () => {
+    const config = ProviderConfig.fromEnv('demo', {
+      DEMO_ENDPOINT: 'x',
+      DEMO_UNRELATED: 'belongs to another program',
+      TRAVIS_WORKER_DEMO_OLD_OPTION: '1',
+    });
+    expect(options.parse(config).ENDPOINT).toBe('x');
+    // The same key through a strict source is refused.
+    expect(() => options.parse(config.merge({ UNRELATED: 'y' }))).toThrow(UnknownOptionError);
+  });
+
+  it('accepts the image selector keys when the provider has IMAGE_ options, and declared open keys', () => {
+    const withImages = defineOptions('img', {
+      IMAGE_DEFAULT: option(optionTypes.string(), { description: 'default image' }),
+    });
+    expect(() => withImages.parse(ProviderConfig.fromMap({ IMAGE_DIST_JAMMY_GO: 'x' }))).not.toThrow();
+    expect(() => options.parse(ProviderConfig.fromMap({ ENDPOINT: 'x', IMAGE_GO: 'x' }))).toThrow(
+      UnknownOptionError,
+    );
+    const open = defineOptions('open', {}, { openKeys: [/^LABEL_/] });
+    expect(() => open.parse(ProviderConfig.fromMap({ LABEL_TEAM: 'ci' }))).not.toThrow();
+    expect(() => open.parse(ProviderConfig.fromMap({ LABELS: 'ci' }))).toThrow(UnknownOptionError);
   });
 
   it('renders the help map as the Go worker did', () => {

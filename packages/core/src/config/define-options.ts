@@ -1,4 +1,6 @@
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
+import { UnknownOptionError } from '../errors/unknown-option-error.js';
+import { closestWord } from '../util/closest-word.js';
 import type { OptionType } from './option-types.js';
 import type { ProviderConfig } from './provider-config.js';
 
@@ -27,10 +29,25 @@ export type ParsedOptions<S extends Record<string, OptionSpec<unknown>>> = {
   -readonly [K in keyof S]: ValueOf<S[K]>;
 };
 
+export interface DefineOptionsSettings {
+  /**
+   * Keys the provider reads itself besides the declared options (`/^IMAGE_ALIAS_/`). Default:
+   * when an option starts with `IMAGE_`, every key containing `IMAGE_` (the env image
+   * selector's `IMAGE_<DIST>_<LANGUAGE>` keys); otherwise none.
+   */
+  openKeys?: readonly RegExp[];
+}
+
 export interface OptionsDefinition<S extends Record<string, OptionSpec<unknown>>> {
   readonly alias: string;
   readonly specs: S;
-  /** Reads and validates every option; throws `InvalidConfigError` for the first bad one. */
+  /**
+   * Reads and validates every option; throws `InvalidConfigError` for the first bad one, and
+   * `UnknownOptionError` (an `InvalidConfigError`) for a key no option reads, given in a map or
+   * as `WORKERKIT_<ALIAS>_<KEY>`. Unknown keys from the Go worker's prefixes
+   * (`TRAVIS_WORKER_<ALIAS>_`, `<ALIAS>_`) are ignored: `DOCKER_HOST` or `GCE_METADATA_HOST`
+   * belong to other programs.
+   */
   parse(config: ProviderConfig): ParsedOptions<S>;
   /** The help map as the Go worker printed it: key → "description (default …)". */
   help(): Record<string, string>;
@@ -51,12 +68,30 @@ export function option<T, const O extends Omit<OptionSpec<T>, 'type'>>(
 export function defineOptions<const S extends Record<string, OptionSpec<unknown>>>(
   alias: string,
   specs: S,
+  settings: DefineOptionsSettings = {},
 ): OptionsDefinition<S> {
   const envName = alias.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  const knownKeys = Object.entries(specs).flatMap(([key, spec]) => [key, ...(spec.aliases ?? [])]);
+  const known = new Set(knownKeys);
+  const openKeys = settings.openKeys ?? (knownKeys.some((key) => key.startsWith('IMAGE_')) ? [/IMAGE_/] : []);
+  const refuseUnknownKeys = (config: ProviderConfig) => {
+    for (const key of config.keys()) {
+      if (known.has(key) || openKeys.some((pattern) => pattern.test(key))) continue;
+      const origin = config.origin(key) ?? { kind: 'given' };
+      if (origin.kind === 'go-env') continue;
+      throw new UnknownOptionError({
+        provider: alias,
+        option: key,
+        origin,
+        suggestion: closestWord(key, known),
+      });
+    }
+  };
   return {
     alias,
     specs,
     parse(config) {
+      refuseUnknownKeys(config);
       const parsed: Record<string, unknown> = {};
       for (const [key, spec] of Object.entries(specs)) {
         const given = [key, ...(spec.aliases ?? [])].find((k) => config.has(k) && config.get(k) !== '');

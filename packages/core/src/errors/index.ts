@@ -6,4 +6,5 @@ export { StaleVmError } from './stale-vm-error.js';
 export { TraceNotFoundError } from './trace-not-found-error.js';
 export { TraceNotImplementedError } from './trace-not-implemented-error.js';
 export { UnknownBackendError } from './unknown-backend-error.js';
+export { UnknownOptionError } from './unknown-option-error.js';
 export { hasMarker, markerSymbol, WorkerkitError } from './workerkit-error.js';

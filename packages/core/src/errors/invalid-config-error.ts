@@ -8,7 +8,7 @@ const symbol = markerSymbol('InvalidConfigError');
  */
 export class InvalidConfigError extends WorkerkitError {
   protected readonly [symbol] = true;
-  override readonly name = 'InvalidConfigError';
+  override readonly name: string = 'InvalidConfigError';
   readonly provider: string;
   readonly option: string;
   readonly expected: string;
@@ -20,6 +20,7 @@ export class InvalidConfigError extends WorkerkitError {
     expected,
     secret = false,
     cause,
+    message,
   }: {
     provider: string;
     option: string;
@@ -27,10 +28,15 @@ export class InvalidConfigError extends WorkerkitError {
     expected: string;
     secret?: boolean;
     cause?: unknown;
+    /** Replaces the composed "<provider>: invalid <option>: got …, expected …" message. */
+    message?: string;
   }) {
     const shown =
       value === undefined ? 'no value' : secret ? 'a value (hidden: secret)' : JSON.stringify(value);
-    super({ message: `${provider}: invalid ${option}: got ${shown}, expected ${expected}`, cause });
+    super({
+      message: message ?? `${provider}: invalid ${option}: got ${shown}, expected ${expected}`,
+      cause,
+    });
     this.provider = provider;
     this.option = option;
     this.expected = expected;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { abortable } from './abort.js';
 import { asBool } from './as-bool.js';
 import { backoffDelay, retryWithBackoff } from './backoff.js';
+import { closestWord, editDistance } from './closest-word.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { str2map } from './str2map.js';
 
@@ -132,5 +133,15 @@ describe('abortable', () => {
     await expect(abortable(Promise.reject(new Error('late')), AbortSignal.abort(reason))).rejects.toBe(
       reason,
     );
+  });
+});
+
+describe('closestWord', () => {
+  it('finds the known word nearest by edit distance', () => {
+    expect(editDistance('KILL_GRACEE', 'KILL_GRACE')).toBe(1);
+    expect(editDistance('', 'ABC')).toBe(3);
+    expect(closestWord('KILL_GRACEE', ['SHELL', 'KILL_GRACE', 'SCRIPTS_DIR'])).toBe('KILL_GRACE');
+    expect(closestWord('SHEL', ['SHELL', 'KILL_GRACE'])).toBe('SHELL');
+    expect(closestWord('X', [])).toBeUndefined();
   });
 });

@@ -131,7 +131,8 @@ describe('workerkit run', () => {
   it('exits 78 for a backend that is not installed, naming the package', async () => {
     const outcome = await run(['run', '--backend', 'openstack', script('any.sh', 'true\n')]);
     expect(outcome.code).toBe(EXIT_CODES.config);
-    expect(outcome.stderr).toContain('@workerkit/backend-openstack');
+    expect(outcome.stderr).toMatch(/unknown backend provider: openstack \(registered: [^)]*\blocal\b/);
+    expect(outcome.stderr).toContain('pnpm add @workerkit/backend-openstack');
   });
 
   it('exits 64 for a usage error', async () => {
@@ -184,6 +185,22 @@ describe('workerkit backends', () => {
     expect(outcome.stdout).toContain('Local (--backend local)  from @workerkit/backend-local');
     expect(outcome.stdout).toMatch(/ {2}SCRIPTS_DIR +directory where generated scripts will be written/);
     expect(outcome.stdout).toContain('Fake (--backend fake)');
+  });
+});
+
+describe('workerkit in this repository', () => {
+  it('sees every workspace backend (the root package.json depends on each)', async () => {
+    const repo = fileURLToPath(new URL('../../..', import.meta.url));
+    const child = spawn(process.execPath, [bin, 'backends'], {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const stdout = new RecordingSink();
+    child.stdout.pipe(stdout);
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    expect(code).toBe(0);
+    const aliases = [...stdout.text.matchAll(/\(--backend (\w+)\)/g)].map((match) => match[1]);
+    expect(aliases).toEqual(['docker', 'ec2', 'fake', 'gce', 'local']);
   });
 });
 

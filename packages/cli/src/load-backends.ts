@@ -4,7 +4,12 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { eachBackend, getBackend, UnknownBackendError } from '@workerkit/core';
 
-/** The backends workerkit publishes; third-party ones come in with `--load <module>`. */
+/**
+ * The backends workerkit publishes. Each is imported from the current project when installed
+ * there (`pnpm add @workerkit/backend-docker`; in this repository the root package.json
+ * depends on every workspace backend), else from the CLI's own dependencies (only
+ * backend-local). Third-party ones come in with `--load <module>`.
+ */
 export const KNOWN_BACKENDS = ['docker', 'ec2', 'fake', 'gce', 'local'] as const;
 
 function isNotFound(error: unknown): boolean {
@@ -27,19 +32,25 @@ export async function importModule(specifier: string, cwd = process.cwd()): Prom
   await import(specifier);
 }
 
-/** Makes sure `alias` is registered, importing `@workerkit/backend-<alias>` when it is not. */
-export async function loadBackend(alias: string): Promise<void> {
-  if (getBackend(alias)) return;
+/** Imports `@workerkit/backend-<alias>` unless `alias` is registered; true when it is then. */
+async function tryLoadBackend(alias: string, cwd: string): Promise<boolean> {
+  if (getBackend(alias)) return true;
   try {
-    await importModule(`@workerkit/backend-${alias}`);
+    await importModule(`@workerkit/backend-${alias}`, cwd);
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
-  if (!getBackend(alias)) {
-    const known: string[] = [];
-    eachBackend((backend) => known.push(backend.alias));
-    throw new UnknownBackendError({ alias, known });
-  }
+  return getBackend(alias) !== undefined;
+}
+
+/** Makes sure `alias` is registered, importing `@workerkit/backend-<alias>` when it is not. */
+export async function loadBackend(alias: string, cwd = process.cwd()): Promise<void> {
+  if (await tryLoadBackend(alias, cwd)) return;
+  // The error lists every backend this project could use, not only the ones imported so far.
+  await loadInstalledBackends(cwd);
+  const known: string[] = [];
+  eachBackend((backend) => known.push(backend.alias));
+  throw new UnknownBackendError({ alias, known });
 }
 
 /** Imports every workerkit backend that is installed, for `backends` and `gc`. */
@@ -54,13 +65,7 @@ export async function loadInstalledBackends(cwd = process.cwd()): Promise<void> 
       // no node_modules/@workerkit here
     }
   }
-  for (const alias of candidates) {
-    try {
-      await loadBackend(alias);
-    } catch (error) {
-      if (!UnknownBackendError.isInstance(error)) throw error;
-    }
-  }
+  for (const alias of candidates) await tryLoadBackend(alias, cwd);
 }
 
 function ancestorsOf(start: string): string[] {

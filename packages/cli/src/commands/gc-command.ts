@@ -38,7 +38,7 @@ export async function gcCommand(argv: string[], io: CliIo): Promise<number> {
   const explicit = values.backend ?? [];
   let aliases: string[] = explicit;
   try {
-    for (const alias of explicit) await loadBackend(alias);
+    for (const alias of explicit) await loadBackend(alias, io.cwd);
   } catch (error) {
     if (!UnknownBackendError.isInstance(error)) throw error;
     io.stderr.write(`workerkit: ${error.message}\n`);

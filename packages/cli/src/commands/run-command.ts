@@ -98,7 +98,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   let provider: Provider;
   try {
     for (const module of values.load ?? []) await importModule(module, io.cwd);
-    await loadBackend(alias);
+    await loadBackend(alias, io.cwd);
     provider = newBackendProvider(alias, providerConfigFrom(alias, values.config, io.env), {
       ...(values['owner-id'] ? { ownerId: values['owner-id'] } : {}),
     });

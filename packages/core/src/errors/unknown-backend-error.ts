@@ -15,7 +15,8 @@ export class UnknownBackendError extends WorkerkitError {
     super({
       message:
         `unknown backend provider: ${alias} (registered: ${registered}). ` +
-        `Install and import ${packageName}, or a package that registers "${alias}".`,
+        `Install it with \`pnpm add ${packageName}\` (or \`npm i ${packageName}\`) and import it, ` +
+        `or import a package that registers "${alias}".`,
     });
     this.alias = alias;
     this.packageName = packageName;

@@ -1,4 +1,4 @@
-import { defineOptions, option, optionTypes } from '@workerkit/core';
+import { defineOptions, option, optionTypes, type ProviderConfig } from '@workerkit/core';
 
 export const fakeOptions = defineOptions('fake', {
   LOG_OUTPUT: option(optionTypes.string(), { description: 'faked log output to write' }),
@@ -18,3 +18,8 @@ export const fakeOptions = defineOptions('fake', {
 });
 
 export type FakeOptions = ReturnType<typeof fakeOptions.parse>;
+
+/** Reads and checks the fake backend's options; throws `InvalidConfigError` naming a bad one. */
+export function parseFakeOptions(config: ProviderConfig): FakeOptions {
+  return fakeOptions.parse(config);
+}

@@ -13,7 +13,7 @@ import {
 } from '@workerkit/core';
 import { FakeInstance } from './fake-instance.js';
 import type { FakeCall, FakeJob } from './fake-job.js';
-import { type FakeOptions, fakeOptions } from './fake-options.js';
+import { type FakeOptions, parseFakeOptions } from './fake-options.js';
 
 /**
  * A deterministic provider: instances live in memory, runs replay scripted output. Queue
@@ -31,7 +31,7 @@ export class FakeProvider implements Provider {
   #counter = 0;
 
   constructor(config: ProviderConfig, context: ProviderContext) {
-    this.#options = fakeOptions.parse(config);
+    this.#options = parseFakeOptions(config);
     this.#context = context;
   }
 
@@ -89,6 +89,10 @@ export class FakeProvider implements Provider {
 
   async close(): Promise<void> {
     this.calls.push({ method: 'close' });
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

@@ -5,7 +5,7 @@ import { FakeProvider } from './fake-provider.js';
 export { FakeInstance } from './fake-instance.js';
 export type { FakeCall, FakeJob } from './fake-job.js';
 export type { FakeOptions } from './fake-options.js';
-export { fakeOptions } from './fake-options.js';
+export { fakeOptions, parseFakeOptions } from './fake-options.js';
 export { createFakeProvider, FakeProvider } from './fake-provider.js';
 
 registerBackend({

@@ -4,7 +4,7 @@ import { LocalProvider } from './local-provider.js';
 
 export { LocalInstance } from './local-instance.js';
 export type { LocalOptions } from './local-options.js';
-export { localOptions } from './local-options.js';
+export { localOptions, parseLocalOptions } from './local-options.js';
 export { createLocalProvider, LocalProvider } from './local-provider.js';
 
 registerBackend({

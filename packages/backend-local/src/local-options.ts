@@ -1,4 +1,4 @@
-import { defineOptions, option, optionTypes } from '@workerkit/core';
+import { defineOptions, option, optionTypes, type ProviderConfig } from '@workerkit/core';
 
 export const localOptions = defineOptions('local', {
   SCRIPTS_DIR: option(optionTypes.string(), {
@@ -16,3 +16,8 @@ export const localOptions = defineOptions('local', {
 });
 
 export type LocalOptions = ReturnType<typeof localOptions.parse>;
+
+/** Reads and checks the local backend's options; throws `InvalidConfigError` naming a bad one. */
+export function parseLocalOptions(config: ProviderConfig): LocalOptions {
+  return localOptions.parse(config);
+}

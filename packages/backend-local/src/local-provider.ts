@@ -16,7 +16,7 @@ import {
   WorkerkitError,
 } from '@workerkit/core';
 import { LocalInstance } from './local-instance.js';
-import { type LocalOptions, localOptions } from './local-options.js';
+import { type LocalOptions, parseLocalOptions } from './local-options.js';
 import {
   createWorkdir,
   deleteWorkdir,
@@ -34,7 +34,7 @@ export class LocalProvider implements Provider {
   readonly #baseDir: string;
 
   constructor(config: ProviderConfig, context: ProviderContext) {
-    this.#options = localOptions.parse(config);
+    this.#options = parseLocalOptions(config);
     this.#context = context;
     this.#baseDir = resolve(this.#options.SCRIPTS_DIR ?? tmpdir());
   }
@@ -84,6 +84,10 @@ export class LocalProvider implements Provider {
   }
 
   async close(): Promise<void> {}
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
 
 /** A local provider without touching the registry. */

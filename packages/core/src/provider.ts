@@ -19,8 +19,11 @@ export interface RunOptions extends SignalOptions {
   hardTimeoutMs?: number;
 }
 
-/** Starts instances of one kind (containers, VMs). */
-export interface Provider {
+/**
+ * Starts instances of one kind (containers, VMs). Disposable: `await using provider = …`
+ * closes it when the block ends (`[Symbol.asyncDispose]` calls `close`).
+ */
+export interface Provider extends AsyncDisposable {
   readonly alias: string;
   /** Whether `start` reports progress entries. */
   readonly supportsProgress: boolean;

@@ -68,8 +68,11 @@ export function providerConformanceSuite(options: ConformanceSuiteOptions): void
     }, 300_000);
 
     afterAll(async () => {
-      await provider?.close();
-      await options.afterAll?.();
+      try {
+        if (provider) await disposeAndCheckClosed(provider);
+      } finally {
+        await options.afterAll?.();
+      }
     }, 120_000);
 
     const expectNoResources = async () => {
@@ -291,4 +294,21 @@ export function providerConformanceSuite(options: ConformanceSuiteOptions): void
       await expectNoResources();
     });
   });
+}
+
+/** `await using provider = …` must release it: `[Symbol.asyncDispose]` calls `close()`. */
+async function disposeAndCheckClosed(provider: Provider): Promise<void> {
+  const close = provider.close.bind(provider);
+  let closed = 0;
+  provider.close = async () => {
+    closed++;
+    await close();
+  };
+  const dispose = provider[Symbol.asyncDispose] as Provider[typeof Symbol.asyncDispose] | undefined;
+  if (typeof dispose !== 'function') {
+    await close();
+    throw new Error('provider conformance: the provider has no [Symbol.asyncDispose] (it must call close())');
+  }
+  await dispose.call(provider);
+  expect(closed, 'Provider[Symbol.asyncDispose] must call close() once').toBe(1);
 }

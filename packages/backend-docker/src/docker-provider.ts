@@ -406,6 +406,11 @@ export class DockerProvider implements Provider {
     await this.#warm?.close();
     this.#agent.destroy();
   }
+
+  /** `await using provider = …` closes it. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
 
 function minor(version: string): number {

@@ -145,6 +145,11 @@ export class Ec2Provider implements Provider {
     this.api.client.destroy();
   }
 
+  /** `await using provider = …` closes it. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   // ---- start steps ----------------------------------------------------------------------------
 
   async #selectImage(

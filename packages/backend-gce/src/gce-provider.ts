@@ -285,6 +285,11 @@ export class GceProvider implements Provider {
   async close(): Promise<void> {
     await this.api.close();
   }
+
+  /** `await using provider = …` closes it. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
 
 function shuffle<T>(items: readonly T[]): T[] {

@@ -73,7 +73,7 @@ describe('two copies of @workerkit/core in one project', { timeout: 180_000 }, (
         },
       }),
     );
-    run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], project);
+    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], project);
     const version = (path: string) =>
       (
         JSON.parse(readFileSync(join(project, 'node_modules', path, 'package.json'), 'utf8')) as {

@@ -7,6 +7,7 @@ export type {
 export { defineOptions, option } from './config/define-options.js';
 export type { OptionType } from './config/option-types.js';
 export { optionTypes } from './config/option-types.js';
+export { OPTIONS_TABLE_END, OPTIONS_TABLE_START, withOptionsTable } from './config/options-table.js';
 export type { ConfigOrigin } from './config/provider-config.js';
 export { ProviderConfig } from './config/provider-config.js';
 export * from './errors/index.js';

@@ -3,6 +3,7 @@ import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { UnknownOptionError } from '../errors/unknown-option-error.js';
 import { defineOptions, option } from './define-options.js';
 import { optionTypes } from './option-types.js';
+import { withOptionsTable } from './options-table.js';
 import { ProviderConfig } from './provider-config.js';
 
 describe('ProviderConfig', () => {
@@ -160,5 +161,26 @@ describe('defineOptions', () => {
       'TRAVIS_WORKER_DEMO_COUNT',
       'DEMO_COUNT',
     ]);
+  });
+});
+
+describe('withOptionsTable', () => {
+  const options = defineOptions('demo', {
+    ENDPOINT: option(optionTypes.string(), { description: 'address', required: true }),
+  });
+
+  it('puts the options table between the markers, replacing what was there', () => {
+    const readme = '# demo\n<!-- options:start -->\nstale\n<!-- options:end -->\nmore\n';
+    const updated = withOptionsTable(readme, options);
+    expect(updated).toBe(
+      `# demo\n<!-- options:start -->\n${options.markdownTable()}\n<!-- options:end -->\nmore\n`,
+    );
+    expect(withOptionsTable(updated, options)).toBe(updated);
+  });
+
+  it('says where the markers go when they are missing', () => {
+    expect(() => withOptionsTable('# demo\n', options)).toThrow(
+      'demo: the README needs a line <!-- options:start -->',
+    );
   });
 });

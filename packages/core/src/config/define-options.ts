@@ -2,7 +2,7 @@ import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { UnknownOptionError } from '../errors/unknown-option-error.js';
 import { closestWord } from '../util/closest-word.js';
 import type { OptionType } from './option-types.js';
-import type { ProviderConfig } from './provider-config.js';
+import { ProviderConfig } from './provider-config.js';
 
 export interface OptionSpec<T> {
   type: OptionType<T>;
@@ -90,7 +90,9 @@ export function defineOptions<const S extends Record<string, OptionSpec<unknown>
   return {
     alias,
     specs,
-    parse(config) {
+    parse(input) {
+      // A config from another copy of core (an older one may lack `origin`) is read through its methods.
+      const config = ProviderConfig.from(input);
       refuseUnknownKeys(config);
       const parsed: Record<string, unknown> = {};
       for (const [key, spec] of Object.entries(specs)) {

@@ -93,15 +93,31 @@ describe('backoff', () => {
 
   it('gives up once the next wait would pass maxElapsedMs', async () => {
     let calls = 0;
-    const failing = retryWithBackoff(
-      async () => {
-        calls++;
-        throw new Error(`attempt ${calls}`);
-      },
-      () => true,
-      { initialMs: 20, maxMs: 20, jitter: 0, maxElapsedMs: 50 },
-    );
-    await expect(failing).rejects.toThrow('attempt 3');
+    const failing = async () => {
+      calls++;
+      throw new Error(`attempt ${calls}`);
+    };
+    // A first wait that alone passes the budget: no retry, whatever the machine's load.
+    await expect(
+      retryWithBackoff(failing, () => true, { initialMs: 20, maxMs: 20, jitter: 0, maxElapsedMs: 10 }),
+    ).rejects.toThrow('attempt 1');
+
+    // Within the budget it retries, and never starts a wait that would end past it. (How many
+    // retries fit depends on the load; the bound does not.)
+    calls = 0;
+    const started = Date.now();
+    const waitEnds: number[] = [];
+    const lastError = await retryWithBackoff(failing, () => true, {
+      initialMs: 100,
+      maxMs: 100,
+      jitter: 0,
+      maxElapsedMs: 1000,
+      onRetry: ({ delayMs }) => waitEnds.push(Date.now() - started + delayMs),
+    }).catch((error: unknown) => error);
+    expect(String(lastError)).toBe(`Error: attempt ${calls}`);
+    expect(waitEnds.length).toBeGreaterThan(0);
+    expect(waitEnds.length).toBe(calls - 1);
+    for (const end of waitEnds) expect(end).toBeLessThanOrEqual(1000);
   });
 
   it('rejects with the abort reason while waiting', async () => {

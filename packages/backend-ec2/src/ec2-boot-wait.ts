@@ -9,7 +9,7 @@ import { EC2_ALIAS } from './ec2-options.js';
  * address, fails at once when it stops or terminates, and gives up after BOOT_TIMEOUT.
  */
 export async function waitRunning(
-  { api, config }: Ec2Context,
+  { api, options: config }: Ec2Context,
   instanceId: string,
   started: number,
   progress: Progresser,

@@ -1,7 +1,7 @@
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
 import { backoffDelay, type Logger, sleep } from '@workerkit/core';
 import { isThrottling, shouldRetryCall, toEc2ApiError } from './ec2-errors.js';
-import type { Ec2Config } from './ec2-options.js';
+import type { Ec2Options } from './ec2-options.js';
 import { AdaptiveRateLimiter } from './ec2-rate-limiter.js';
 
 export interface Ec2ApiOptions {
@@ -60,7 +60,7 @@ export class Ec2Api {
 }
 
 /** The SDK client for a configuration: static credentials when given, else the default chain. */
-export function createEc2Client(config: Ec2Config): EC2Client {
+export function createEc2Client(config: Ec2Options): EC2Client {
   const clientConfig: EC2ClientConfig = {
     region: config.REGION,
     // Retries happen in Ec2Api, through the rate limiter.
@@ -77,7 +77,7 @@ export function createEc2Client(config: Ec2Config): EC2Client {
   return new EC2Client(clientConfig);
 }
 
-export function createEc2Api(config: Ec2Config, logger: Logger, client = createEc2Client(config)): Ec2Api {
+export function createEc2Api(config: Ec2Options, logger: Logger, client = createEc2Client(config)): Ec2Api {
   const perSecond = config.RATE_LIMIT_MAX_CALLS / (config.RATE_LIMIT_DURATION / 1000);
   return new Ec2Api(client, {
     maxAttempts: config.API_MAX_ATTEMPTS,

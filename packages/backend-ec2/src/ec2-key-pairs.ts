@@ -9,7 +9,7 @@ import type { StartResources } from './ec2-start-cleanup.js';
 
 /** A key pair for this instance, tagged like it, or none when KEY_NAME names an admin key. */
 export async function createKeyPair(
-  { api, config }: Ec2Context,
+  { api, options: config }: Ec2Context,
   hostname: string,
   tags: Record<string, string>,
   created: StartResources,
@@ -62,7 +62,45 @@ export async function createKeyPair(
       retryable: true,
     });
   }
-  return { keyName, privateKey: answer.KeyMaterial, publicKey: '' };
+  return {
+    keyName,
+    privateKey: answer.KeyMaterial,
+    publicKey: openSshPublicKey(answer.KeyMaterial, keyName),
+  };
+}
+
+/**
+ * The public key line of an unencrypted OpenSSH private key (`openssh-key-v1`, what
+ * CreateKeyPair returns for ed25519): the key blob stored in its header.
+ */
+export function openSshPublicKey(privateKey: string, comment: string): string {
+  const body = Buffer.from(
+    privateKey.replace(/-----(BEGIN|END) OPENSSH PRIVATE KEY-----/g, '').replace(/\s+/g, ''),
+    'base64',
+  );
+  const magic = 'openssh-key-v1\0';
+  if (body.subarray(0, magic.length).toString('latin1') !== magic) {
+    throw new ProviderApiError({
+      provider: EC2_ALIAS,
+      operation: 'CreateKeyPair',
+      message: 'the key material is not an OpenSSH private key',
+      retryable: false,
+    });
+  }
+  let offset = magic.length;
+  const field = () => {
+    const length = body.readUInt32BE(offset);
+    const value = body.subarray(offset + 4, offset + 4 + length);
+    offset += 4 + length;
+    return value;
+  };
+  field(); // cipher
+  field(); // kdf
+  field(); // kdf options
+  offset += 4; // key count
+  const blob = field();
+  const type = blob.subarray(4, 4 + blob.readUInt32BE(0)).toString('latin1');
+  return `${type} ${blob.toString('base64')} ${comment}`;
 }
 export async function deleteKeyPair(api: Ec2Api, keyName: string, signal?: AbortSignal): Promise<void> {
   await api.call(

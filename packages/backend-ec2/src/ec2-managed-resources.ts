@@ -20,7 +20,7 @@ const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
 
 /** Instances (not terminated) and key pairs tagged with the lifecycle labels. */
 export async function listEc2Resources(
-  { api, config }: Ec2Context,
+  { api, options: config }: Ec2Context,
   options: SignalOptions = {},
 ): Promise<ManagedResource[]> {
   const managedFilter: Filter = { Name: 'tag-key', Values: [LIFECYCLE_LABELS.managed] };

@@ -1,7 +1,9 @@
 import { GetConsoleOutputCommand, type Instance as InstanceDescription } from '@aws-sdk/client-ec2';
 import type { Progresser } from '@workerkit/core';
 import { connectWithPublishedHostKeys, type SshScriptTarget } from '@workerkit/ssh';
+import { supportsLatestConsoleOutput } from './ec2-architecture.js';
 import type { Ec2Context } from './ec2-context.js';
+import { ec2ErrorCode } from './ec2-errors.js';
 
 const HOST_KEYS = /-----BEGIN SSH HOST KEY KEYS-----\r?\n([\s\S]*?)-----END SSH HOST KEY KEYS-----/;
 
@@ -18,9 +20,14 @@ export function hostKeysFromConsoleOutput(output: string): string[] {
 /**
  * Connects over SSH (public or private address as configured), checking the host key that
  * cloud-init printed to the console unless SSH_HOST_KEY_CHECK=insecure.
+ *
+ * The console is read with `Latest` on Nitro types (the output as it is now) and without it on
+ * Xen types, where `Latest` is refused and the output is posted only a while after boot. Until
+ * the keys appear (empty output, or an id EC2 does not know yet) it is asked again before each
+ * connect attempt.
  */
 export async function connectSsh(
-  { api, config, logger }: Ec2Context,
+  { api, options: config, logger }: Ec2Context,
   instance: InstanceDescription,
   privateKey: string,
   progress: Progresser,
@@ -30,6 +37,7 @@ export async function connectSsh(
   const host =
     (usePublic ? instance.PublicIpAddress : instance.PrivateIpAddress) ?? instance.PublicIpAddress!;
   const instanceId = instance.InstanceId!;
+  let latest = supportsLatestConsoleOutput(instance.InstanceType ?? '');
   return connectWithPublishedHostKeys({
     connect: {
       host,
@@ -45,15 +53,30 @@ export async function connectSsh(
       logger,
     },
     command: config.EXEC_CMD,
+    pty: config.PTY,
     hostKeyCheck: config.SSH_HOST_KEY_CHECK === 'insecure' ? 'insecure' : 'published',
     readHostKeys: async (callSignal) => {
-      const answer = await api.call(
-        'GetConsoleOutput',
-        (client, options) =>
-          client.send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest: true }), options),
-        { signal: callSignal },
-      );
-      return hostKeysFromConsoleOutput(Buffer.from(answer.Output ?? '', 'base64').toString('utf8'));
+      try {
+        const answer = await api.call(
+          'GetConsoleOutput',
+          (client, options) =>
+            client.send(
+              new GetConsoleOutputCommand({ InstanceId: instanceId, ...(latest ? { Latest: true } : {}) }),
+              options,
+            ),
+          { signal: callSignal },
+        );
+        return hostKeysFromConsoleOutput(Buffer.from(answer.Output ?? '', 'base64').toString('utf8'));
+      } catch (error) {
+        const code = ec2ErrorCode(error);
+        if (code === 'InvalidInstanceID.NotFound') return [];
+        if (code === 'UnsupportedOperation' && latest) {
+          // A type we took for Nitro is not: read the posted output from now on.
+          latest = false;
+          return [];
+        }
+        throw error;
+      }
     },
     progress,
     ...(signal ? { signal } : {}),

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { getBackend, InvalidConfigError, ProviderConfig } from '@workerkit/core';
 import { describe, expect, it } from 'vitest';
-import { createEc2Provider, ec2Options, resolveEc2Config } from '../src/index.js';
+import { createEc2Provider, ec2Options, parseEc2Options } from '../src/index.js';
 
 const base = { IMAGE_DEFAULT: 'ami-0f1e2d3c4b5a69788' };
 
 function resolve(config: Record<string, string>) {
-  return resolveEc2Config(ProviderConfig.fromMap({ ...base, ...config }));
+  return parseEc2Options(ProviderConfig.fromMap({ ...base, ...config }));
 }
 
 function invalid(config: Record<string, string>): InvalidConfigError {

@@ -4,12 +4,12 @@ import {
   buildRunInstancesRequest,
   guestShutdownMinutes,
   launchChoices,
+  parseEc2Options,
   renderUserData,
-  resolveEc2Config,
 } from '../src/index.js';
 
 const config = (extra: Record<string, string> = {}) =>
-  resolveEc2Config(ProviderConfig.fromMap({ IMAGE_DEFAULT: 'ami-0f1e2d3c4b5a69788', ...extra }));
+  parseEc2Options(ProviderConfig.fromMap({ IMAGE_DEFAULT: 'ami-0f1e2d3c4b5a69788', ...extra }));
 
 const input = {
   imageId: 'ami-0f1e2d3c4b5a69788',

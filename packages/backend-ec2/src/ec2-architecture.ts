@@ -1,0 +1,93 @@
+import { DescribeInstanceTypesCommand } from '@aws-sdk/client-ec2';
+import { InvalidConfigError } from '@workerkit/core';
+import type { Ec2Api } from './ec2-client.js';
+import { ec2ErrorCode } from './ec2-errors.js';
+import { EC2_ALIAS } from './ec2-options.js';
+
+export type Ec2Architecture = 'x86_64' | 'arm64';
+
+/**
+ * Families on the Xen hypervisor (EC2 user guide, "Instances built on the Nitro System": every
+ * other current family is Nitro). `GetConsoleOutput Latest` answers `UnsupportedOperation` on them.
+ */
+const XEN_FAMILIES = new Set([
+  't1',
+  't2',
+  'm1',
+  'm2',
+  'm3',
+  'm4',
+  'c1',
+  'c3',
+  'c4',
+  'r3',
+  'r4',
+  'i2',
+  'i3',
+  'x1',
+  'x1e',
+  'd2',
+  'g2',
+  'g3',
+  'g3s',
+  'p2',
+  'p3',
+  'h1',
+  'f1',
+  'cc2',
+  'cr1',
+  'hs1',
+]);
+
+/** Whether `GetConsoleOutput` may be asked for the latest output (Nitro types only). */
+export function supportsLatestConsoleOutput(instanceType: string): boolean {
+  return !XEN_FAMILIES.has(instanceType.split('.')[0] ?? '');
+}
+
+/**
+ * The architecture of each instance type, from `DescribeInstanceTypes` (one call for all types
+ * not asked before; kept for the provider's life). An unknown type is an `InvalidConfigError`.
+ */
+export class Ec2InstanceTypes {
+  readonly #api: Ec2Api;
+  readonly #region: string;
+  readonly #known = new Map<string, Ec2Architecture>();
+
+  constructor(api: Ec2Api, region: string) {
+    this.#api = api;
+    this.#region = region;
+  }
+
+  async architectures(
+    types: readonly string[],
+    option: string,
+    signal?: AbortSignal,
+  ): Promise<Map<string, Ec2Architecture>> {
+    const missing = [...new Set(types)].filter((type) => !this.#known.has(type));
+    if (missing.length > 0) {
+      try {
+        const answer = await this.#api.call(
+          'DescribeInstanceTypes',
+          (client, options) =>
+            client.send(new DescribeInstanceTypesCommand({ InstanceTypes: missing as never[] }), options),
+          { signal },
+        );
+        for (const info of answer.InstanceTypes ?? []) {
+          const supported = info.ProcessorInfo?.SupportedArchitectures ?? [];
+          const architecture: Ec2Architecture = supported.includes('x86_64') ? 'x86_64' : 'arm64';
+          if (info.InstanceType) this.#known.set(info.InstanceType, architecture);
+        }
+      } catch (error) {
+        if (ec2ErrorCode(error) !== 'InvalidInstanceType') throw error;
+        throw new InvalidConfigError({
+          provider: EC2_ALIAS,
+          option,
+          value: missing.join(','),
+          expected: `instance types offered in ${this.#region}`,
+          cause: error,
+        });
+      }
+    }
+    return new Map(types.map((type) => [type, this.#known.get(type) ?? 'x86_64']));
+  }
+}

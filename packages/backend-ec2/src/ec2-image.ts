@@ -114,7 +114,8 @@ export class Ec2ImageResolver {
 
   /** What a reference names at all, for error messages: "AMI ami-… (arm64)" or the pattern. */
   describe(reference: string): string {
-    if (!isAmiId(reference)) return `image "${reference}" (owners ${this.#options.IMAGE_OWNERS.join(', ')})`;
+    if (!isAmiId(reference))
+      return `image named "${reference}" owned by ${this.#options.IMAGE_OWNERS.join(', ')}`;
     const image = this.#cache.get(reference)?.image;
     return image ? `AMI ${reference} (${image.architecture})` : `AMI ${reference} (not found)`;
   }

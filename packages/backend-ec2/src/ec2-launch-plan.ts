@@ -1,7 +1,7 @@
-import { InvalidConfigError } from '@workerkit/core';
+import { InvalidConfigError, ProviderApiError } from '@workerkit/core';
 import type { Ec2InstanceTypes } from './ec2-architecture.js';
 import type { Ec2ImageResolver, ResolvedImage } from './ec2-image.js';
-import { EC2_ALIAS } from './ec2-options.js';
+import { EC2_ALIAS, isAmiId } from './ec2-options.js';
 import type { LaunchChoice } from './ec2-run-instances-request.js';
 
 /** A launch attempt with the image of its instance type's architecture. */
@@ -38,6 +38,16 @@ export async function planLaunch(
   }
   if (planned.length > 0) return planned;
   const typeList = [...architectures].map(([type, architecture]) => `${type} (${architecture})`).join(', ');
+  if (!isAmiId(reference)) {
+    // A name pattern: the job's image (selector, IMAGE_MAP) may differ per job, so this is the
+    // job's failure, not the configuration's; retrying will not help either.
+    throw new ProviderApiError({
+      provider: EC2_ALIAS,
+      operation: 'DescribeImages',
+      message: `no available ${images.describe(reference)} of the architecture of ${typeList}`,
+      retryable: false,
+    });
+  }
   throw new InvalidConfigError({
     provider: EC2_ALIAS,
     option,

@@ -16,7 +16,7 @@ import {
   withDefaults,
 } from '@workerkit/core';
 import { Ec2InstanceTypes } from './ec2-architecture.js';
-import { waitRunning } from './ec2-boot-wait.js';
+import { livenessCheck, waitForAddress } from './ec2-boot-wait.js';
 import { createEc2Api, type Ec2Api } from './ec2-client.js';
 import type { Ec2Context } from './ec2-context.js';
 import { Ec2ImageResolver } from './ec2-image.js';
@@ -119,8 +119,9 @@ export class Ec2Provider implements Provider {
         signal,
       );
       const instanceId = instance.InstanceId!;
-      const running = await waitRunning(this.#ec2, instanceId, started, progress, signal);
-      const target = await connectSsh(this.#ec2, running, key.privateKey, progress, signal);
+      const addressed = await waitForAddress(this.#ec2, instance, started, progress, signal);
+      const stillBooting = livenessCheck(this.#ec2, instanceId, started, progress);
+      const target = await connectSsh(this.#ec2, addressed, key.privateKey, stillBooting, progress, signal);
       const keyName = created.keyName;
       return new Ec2Instance({
         api: this.api,

@@ -1,7 +1,9 @@
+import { Socket } from 'node:net';
 import { GetConsoleOutputCommand, type Instance as InstanceDescription } from '@aws-sdk/client-ec2';
 import type { Progresser } from '@workerkit/core';
 import { connectWithPublishedHostKeys, type SshScriptTarget } from '@workerkit/ssh';
 import { supportsLatestConsoleOutput } from './ec2-architecture.js';
+import { connectsPublicly } from './ec2-boot-wait.js';
 import type { Ec2Context } from './ec2-context.js';
 import { ec2ErrorCode } from './ec2-errors.js';
 
@@ -24,16 +26,19 @@ export function hostKeysFromConsoleOutput(output: string): string[] {
  * The console is read with `Latest` on Nitro types (the output as it is now) and without it on
  * Xen types, where `Latest` is refused and the output is posted only a while after boot. Until
  * the keys appear (empty output, or an id EC2 does not know yet) it is asked again before each
- * connect attempt.
+ * connect attempt. It is asked only once port 22 answers (cloud-init has printed the keys by
+ * then): while the guest boots, each attempt is a TCP dial and `stillBooting` (which fails the
+ * start if the instance went away), not an API call.
  */
 export async function connectSsh(
   { api, options: config, logger }: Ec2Context,
   instance: InstanceDescription,
   privateKey: string,
+  stillBooting: (signal: AbortSignal | undefined) => Promise<void>,
   progress: Progresser,
   signal?: AbortSignal,
 ): Promise<SshScriptTarget> {
-  const usePublic = config.PUBLIC_IP && config.PUBLIC_IP_CONNECT && instance.PublicIpAddress;
+  const usePublic = connectsPublicly(config) && instance.PublicIpAddress;
   const host =
     (usePublic ? instance.PublicIpAddress : instance.PrivateIpAddress) ?? instance.PublicIpAddress!;
   const instanceId = instance.InstanceId!;
@@ -45,7 +50,8 @@ export async function connectSsh(
       username: config.SSH_USER,
       auth: { privateKey },
       dialTimeoutMs: config.SSH_DIAL_TIMEOUT,
-      readyTimeoutMs: config.UPLOAD_RETRIES * config.UPLOAD_RETRY_SLEEP,
+      // The instance may still be pending: its boot counts too.
+      readyTimeoutMs: config.BOOT_TIMEOUT + config.UPLOAD_RETRIES * config.UPLOAD_RETRY_SLEEP,
       backoff: {
         initialDelayMs: Math.min(250, config.UPLOAD_RETRY_SLEEP),
         maxDelayMs: config.UPLOAD_RETRY_SLEEP,
@@ -56,6 +62,10 @@ export async function connectSsh(
     pty: config.PTY,
     hostKeyCheck: config.SSH_HOST_KEY_CHECK === 'insecure' ? 'insecure' : 'published',
     readHostKeys: async (callSignal) => {
+      if (!(await portAnswers(host, config.SSH_PORT, Math.min(1000, config.SSH_DIAL_TIMEOUT)))) {
+        await stillBooting(callSignal);
+        return [];
+      }
       try {
         const answer = await api.call(
           'GetConsoleOutput',
@@ -80,5 +90,19 @@ export async function connectSsh(
     },
     progress,
     ...(signal ? { signal } : {}),
+  });
+}
+
+/** Whether a TCP connection to host:port is accepted within `timeoutMs` (closed at once). */
+function portAnswers(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('error', () => done(false));
+    socket.connect(port, host, () => done(true));
   });
 }

@@ -20,11 +20,11 @@ function invalid(config: Record<string, string>): InvalidConfigError {
 }
 
 describe('ec2 options', () => {
-  it('has the Go defaults', () => {
+  it('has the Go defaults, except a Nitro INSTANCE_TYPE', () => {
     const config = resolve({});
     expect(config).toMatchObject({
       REGION: 'eu-west-1',
-      INSTANCE_TYPE: 't2.micro',
+      INSTANCE_TYPE: 't3.micro',
       DISK_SIZE: 100,
       PUBLIC_IP: true,
       PUBLIC_IP_CONNECT: true,
@@ -99,6 +99,13 @@ describe('ec2 options', () => {
     expect(error.option).toBe(option);
     expect(error.message).toContain('ec2: invalid');
     expect(error.message).toContain(JSON.stringify(value));
+  });
+
+  it('refuses root disks EC2 refuses, and IMAGE_ALIASES (not supported)', () => {
+    expect(invalid({ DISK_TYPE: 'io1' }).option).toBe('DISK_IOPS');
+    expect(invalid({ DISK_TYPE: 'st1' }).option).toBe('DISK_TYPE');
+    expect(invalid({ DISK_TYPE: 'gp2', DISK_IOPS: '3000' }).option).toBe('DISK_IOPS');
+    expect(invalid({ IMAGE_ALIASES: 'xenial' }).message).toContain('image aliases are not supported');
   });
 
   it('checks options that depend on each other', () => {

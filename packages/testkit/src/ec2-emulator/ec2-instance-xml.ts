@@ -29,7 +29,10 @@ function instanceXml(ec2: Ec2EmulatorState, data: EmulatedInstance): XmlValue {
     subnetId: data.subnetId,
     vpcId: ec2.subnets.find((subnet) => subnet.subnetId === data.subnetId)?.vpcId,
     privateIpAddress: data.state === 'terminated' ? undefined : data.privateIpAddress,
-    ipAddress: data.state === 'running' || data.state === 'shutting-down' ? data.publicIpAddress : undefined,
+    // EC2 assigns the public address at launch: it shows while pending already.
+    ipAddress: ['pending', 'running', 'shutting-down'].includes(data.state)
+      ? data.publicIpAddress
+      : undefined,
     groupSet: list(
       data.securityGroupIds.map((groupId) =>
         node({

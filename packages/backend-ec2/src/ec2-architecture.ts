@@ -1,4 +1,3 @@
-import { DescribeInstanceTypesCommand } from '@aws-sdk/client-ec2';
 import { InvalidConfigError } from '@workerkit/core';
 import type { Ec2Api } from './ec2-client.js';
 import { ec2ErrorCode } from './ec2-errors.js';
@@ -68,8 +67,8 @@ export class Ec2InstanceTypes {
       try {
         const answer = await this.#api.call(
           'DescribeInstanceTypes',
-          (client, options) =>
-            client.send(new DescribeInstanceTypesCommand({ InstanceTypes: missing as never[] }), options),
+          (client, options, sdk) =>
+            client.send(new sdk.DescribeInstanceTypesCommand({ InstanceTypes: missing as never[] }), options),
           { signal },
         );
         for (const info of answer.InstanceTypes ?? []) {
@@ -78,6 +77,8 @@ export class Ec2InstanceTypes {
           if (info.InstanceType) this.#known.set(info.InstanceType, architecture);
         }
       } catch (error) {
+        const unusable = credentialsOrRegionError(error, this.#region);
+        if (unusable) throw unusable;
         if (ec2ErrorCode(error) !== 'InvalidInstanceType') throw error;
         throw new InvalidConfigError({
           provider: EC2_ALIAS,
@@ -90,4 +91,39 @@ export class Ec2InstanceTypes {
     }
     return new Map(types.map((type) => [type, this.#known.get(type) ?? 'x86_64']));
   }
+}
+
+/**
+ * Credentials that are missing or refused, or a region EC2 does not know, as the configuration
+ * error they are (the CLI exits 78): retrying cannot help.
+ */
+export function credentialsOrRegionError(error: unknown, region: string): InvalidConfigError | undefined {
+  const cause = (error as { cause?: unknown }).cause ?? error;
+  const code = ec2ErrorCode(error) ?? '';
+  const name = (cause as { name?: string }).name ?? '';
+  const message = String((cause as { message?: string }).message ?? '');
+  if (/should be scoped to a valid region/.test(message) || (code === 'ENOTFOUND' && /ec2\./.test(message))) {
+    return new InvalidConfigError({
+      provider: EC2_ALIAS,
+      option: 'REGION',
+      value: region,
+      expected: 'a region EC2 offers to these credentials',
+      cause: error,
+    });
+  }
+  if (
+    name === 'CredentialsProviderError' ||
+    ['AuthFailure', 'UnrecognizedClientException', 'InvalidClientTokenId', 'SignatureDoesNotMatch'].includes(
+      code,
+    )
+  ) {
+    return new InvalidConfigError({
+      provider: EC2_ALIAS,
+      option: 'AWS_ACCESS_KEY_ID',
+      value: undefined,
+      expected: `credentials EC2 accepts (${message.split('\n')[0]}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or configure the SDK's default chain`,
+      cause: error,
+    });
+  }
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import { DescribeInstancesCommand, type Instance as InstanceDescription } from '@aws-sdk/client-ec2';
+import type { Instance as InstanceDescription } from '@aws-sdk/client-ec2';
 import { formatDuration, type Progresser, ProviderApiError, sleep } from '@workerkit/core';
 import type { Ec2Api } from './ec2-client.js';
 import type { Ec2Context } from './ec2-context.js';
@@ -94,8 +94,8 @@ async function describeInstance(
   try {
     const answer = await api.call(
       'DescribeInstances',
-      (client, sendOptions) =>
-        client.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }), sendOptions),
+      (client, sendOptions, sdk) =>
+        client.send(new sdk.DescribeInstancesCommand({ InstanceIds: [instanceId] }), sendOptions),
       { signal },
     );
     return answer.Reservations?.[0]?.Instances?.[0];

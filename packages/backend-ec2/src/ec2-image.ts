@@ -1,4 +1,4 @@
-import { DescribeImagesCommand, type Image } from '@aws-sdk/client-ec2';
+import type { Image } from '@aws-sdk/client-ec2';
 import {
   createImageSelector,
   type ImageSelector,
@@ -80,9 +80,9 @@ export class Ec2ImageResolver {
     } else {
       const answer = await this.#api.call(
         'DescribeImages',
-        (client, options) =>
+        (client, options, sdk) =>
           client.send(
-            new DescribeImagesCommand(
+            new sdk.DescribeImagesCommand(
               byId
                 ? { ImageIds: [reference] }
                 : {

@@ -1,4 +1,4 @@
-import { DescribeInstancesCommand, type Instance as Ec2InstanceDescription } from '@aws-sdk/client-ec2';
+import type { Instance as Ec2InstanceDescription } from '@aws-sdk/client-ec2';
 import {
   type Instance,
   type Logger,
@@ -128,8 +128,8 @@ export class Ec2Instance implements Instance {
   }
 
   private async describe(): Promise<Ec2InstanceDescription | undefined> {
-    const answer = await this.#init.api.call('DescribeInstances', (client, options) =>
-      client.send(new DescribeInstancesCommand({ InstanceIds: [this.id] }), options),
+    const answer = await this.#init.api.call('DescribeInstances', (client, options, sdk) =>
+      client.send(new sdk.DescribeInstancesCommand({ InstanceIds: [this.id] }), options),
     );
     return answer.Reservations?.[0]?.Instances?.[0];
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CreateKeyPairCommand, DeleteKeyPairCommand, ImportKeyPairCommand } from '@aws-sdk/client-ec2';
+
 import { ProviderApiError } from '@workerkit/core';
 import { generateKeyPair } from '@workerkit/ssh';
 import type { Ec2Api } from './ec2-client.js';
@@ -27,9 +27,9 @@ export async function createKeyPair(
     created.keyName = keyName;
     await api.call(
       'ImportKeyPair',
-      (client, options) =>
+      (client, options, sdk) =>
         client.send(
-          new ImportKeyPairCommand({
+          new sdk.ImportKeyPairCommand({
             KeyName: keyName,
             PublicKeyMaterial: Buffer.from(local.publicKey),
             TagSpecifications: tagSpecification,
@@ -43,9 +43,9 @@ export async function createKeyPair(
   created.keyName = keyName;
   const answer = await api.call(
     'CreateKeyPair',
-    (client, options) =>
+    (client, options, sdk) =>
       client.send(
-        new CreateKeyPairCommand({
+        new sdk.CreateKeyPairCommand({
           KeyName: keyName,
           KeyType: 'ed25519',
           TagSpecifications: tagSpecification,
@@ -105,7 +105,7 @@ export function openSshPublicKey(privateKey: string, comment: string): string {
 export async function deleteKeyPair(api: Ec2Api, keyName: string, signal?: AbortSignal): Promise<void> {
   await api.call(
     'DeleteKeyPair',
-    (client, options) => client.send(new DeleteKeyPairCommand({ KeyName: keyName }), options),
+    (client, options, sdk) => client.send(new sdk.DeleteKeyPairCommand({ KeyName: keyName }), options),
     { signal },
   );
 }

@@ -1,9 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type Instance as InstanceDescription,
-  RunInstancesCommand,
-  type RunInstancesCommandOutput,
-} from '@aws-sdk/client-ec2';
+import type { Instance as InstanceDescription, RunInstancesCommandOutput } from '@aws-sdk/client-ec2';
 import { InvalidConfigError, type Progresser, ProviderApiError } from '@workerkit/core';
 import type { Ec2Context } from './ec2-context.js';
 import { ec2ErrorCode, toEc2ApiError } from './ec2-errors.js';
@@ -80,7 +76,7 @@ export async function runInstance(
     try {
       answer = await api.call(
         'RunInstances',
-        (client, sendOptions) => client.send(new RunInstancesCommand(request), sendOptions),
+        (client, sendOptions, sdk) => client.send(new sdk.RunInstancesCommand(request), sendOptions),
         { signal },
       );
     } catch (error) {

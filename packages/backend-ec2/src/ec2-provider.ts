@@ -150,7 +150,7 @@ export class Ec2Provider implements Provider {
   }
 
   async close(): Promise<void> {
-    this.api.client.destroy();
+    this.api.destroy();
   }
 
   // ---- start steps ----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { Socket } from 'node:net';
-import { GetConsoleOutputCommand, type Instance as InstanceDescription } from '@aws-sdk/client-ec2';
+import type { Instance as InstanceDescription } from '@aws-sdk/client-ec2';
 import type { Progresser } from '@workerkit/core';
 import { connectWithPublishedHostKeys, type SshScriptTarget } from '@workerkit/ssh';
 import { supportsLatestConsoleOutput } from './ec2-architecture.js';
@@ -69,9 +69,12 @@ export async function connectSsh(
       try {
         const answer = await api.call(
           'GetConsoleOutput',
-          (client, options) =>
+          (client, options, sdk) =>
             client.send(
-              new GetConsoleOutputCommand({ InstanceId: instanceId, ...(latest ? { Latest: true } : {}) }),
+              new sdk.GetConsoleOutputCommand({
+                InstanceId: instanceId,
+                ...(latest ? { Latest: true } : {}),
+              }),
               options,
             ),
           { signal: callSignal },

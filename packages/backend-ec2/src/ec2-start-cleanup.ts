@@ -1,4 +1,4 @@
-import { RunInstancesCommand, type RunInstancesCommandInput } from '@aws-sdk/client-ec2';
+import type { RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import type { Ec2Context } from './ec2-context.js';
 import { toEc2ApiError } from './ec2-errors.js';
 import { deleteKeyPair } from './ec2-key-pairs.js';
@@ -51,7 +51,7 @@ export async function cleanUpFailedStart(
       const answer = await api
         .call(
           'RunInstances',
-          (client, sendOptions) => client.send(new RunInstancesCommand(request), sendOptions),
+          (client, sendOptions, sdk) => client.send(new sdk.RunInstancesCommand(request), sendOptions),
           {
             signal,
           },

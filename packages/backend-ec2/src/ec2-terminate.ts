@@ -1,4 +1,3 @@
-import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { ProviderApiError, sleep } from '@workerkit/core';
 import type { Ec2Api } from './ec2-client.js';
 import { ec2ErrorCode } from './ec2-errors.js';
@@ -24,8 +23,8 @@ export async function terminateConfirmed(
     try {
       const answer = await api.call(
         'TerminateInstances',
-        (client, options) =>
-          client.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }), options),
+        (client, options, sdk) =>
+          client.send(new sdk.TerminateInstancesCommand({ InstanceIds: [instanceId] }), options),
         { signal },
       );
       const state = answer.TerminatingInstances?.[0]?.CurrentState?.Name;

@@ -275,6 +275,42 @@ describe('ec2 provider', () => {
     }
   });
 
+  it('setup(): refused credentials or a region EC2 does not offer are InvalidConfigErrors', async () => {
+    const badKey = await providerWith({ AWS_ACCESS_KEY_ID: 'AKIASTRANGER' })
+      .setup()
+      .catch((e: unknown) => e);
+    expect(badKey).toMatchObject({ name: 'InvalidConfigError', option: 'AWS_ACCESS_KEY_ID' });
+    const badRegion = await providerWith({ REGION: 'eu-north-9' })
+      .setup()
+      .catch((e: unknown) => e);
+    expect(badRegion).toMatchObject({ name: 'InvalidConfigError', option: 'REGION' });
+  });
+
+  it('setup(): no credentials anywhere is an InvalidConfigError', async () => {
+    const saved = { ...process.env };
+    for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE', 'AWS_SESSION_TOKEN'])
+      delete process.env[name];
+    // No shared config and no instance metadata service (it is not on loopback).
+    process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/credentials';
+    process.env.AWS_CONFIG_FILE = '/nonexistent/config';
+    process.env.AWS_EC2_METADATA_DISABLED = 'true';
+    try {
+      const {
+        AWS_ACCESS_KEY_ID: _id,
+        AWS_SECRET_ACCESS_KEY: _secret,
+        ...config
+      } = emulatorConfig(setup.emulator);
+      const provider = track(
+        createEc2Provider(config, { ownerId: 'ec2-test_1', logger: new RecordingLogger() }),
+      );
+      const error = await provider.setup().catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'InvalidConfigError', option: 'AWS_ACCESS_KEY_ID' });
+    } finally {
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
+    }
+  });
+
   it('checks the configured instance types in setup', async () => {
     await setup.provider.setup();
     const error = await providerWith({ INSTANCE_TYPE_FALLBACKS: 'x9.mega' })

@@ -188,7 +188,7 @@ describe('root volume', () => {
     });
     // Amazon Linux has no travis user: the job key cannot be installed, so the start fails (no login).
     const error = await rejection(provider.start(job));
-    expect(error).toMatchObject({ name: 'SshNotReadyError' });
+    expect(error).toMatchObject({ name: 'SshAuthenticationError' });
     expect(launchedHere()[0]!.blockDevices).toEqual([
       { deviceName: '/dev/xvda', volumeSize: 30, volumeType: 'gp3', deleteOnTermination: true },
     ]);
@@ -228,7 +228,7 @@ describe('spot interruptions', () => {
 
 describe('user data', () => {
   it('the job key reaches ~travis through user data; KEY_NAME gives the default user an admin key', async () => {
-    const admin = await setup.provider.api.client.send(
+    const admin = await (await setup.provider.api.client()).send(
       new (await import('@aws-sdk/client-ec2')).ImportKeyPairCommand({
         KeyName: 'admin',
         PublicKeyMaterial: Buffer.from(
@@ -244,7 +244,7 @@ describe('user data', () => {
       expect(launchedHere()[0]).toMatchObject({ keyName: 'admin', userDataExitCode: 0 });
       expect(setup.emulator.calls.ImportKeyPair).toBeUndefined();
     } finally {
-      await setup.provider.api.client.send(
+      await (await setup.provider.api.client()).send(
         new (await import('@aws-sdk/client-ec2')).DeleteKeyPairCommand({ KeyPairId: admin.KeyPairId! }),
       );
     }

@@ -51,6 +51,8 @@ export class Ec2InstanceTypes {
   readonly #api: Ec2Api;
   readonly #region: string;
   readonly #known = new Map<string, Ec2Architecture>();
+  /** Lookups in flight, so concurrent starts ask once. */
+  readonly #asking = new Map<string, Promise<void>>();
 
   constructor(api: Ec2Api, region: string) {
     this.#api = api;
@@ -62,34 +64,49 @@ export class Ec2InstanceTypes {
     option: string,
     signal?: AbortSignal,
   ): Promise<Map<string, Ec2Architecture>> {
+    await Promise.all([...new Set(types)].map((type) => this.#asking.get(type)));
     const missing = [...new Set(types)].filter((type) => !this.#known.has(type));
     if (missing.length > 0) {
-      try {
-        const answer = await this.#api.call(
-          'DescribeInstanceTypes',
-          (client, options, sdk) =>
-            client.send(new sdk.DescribeInstanceTypesCommand({ InstanceTypes: missing as never[] }), options),
-          { signal },
+      const asking = this.#ask(missing, option, signal);
+      for (const type of missing)
+        this.#asking.set(
+          type,
+          asking.catch(() => {}),
         );
-        for (const info of answer.InstanceTypes ?? []) {
-          const supported = info.ProcessorInfo?.SupportedArchitectures ?? [];
-          const architecture: Ec2Architecture = supported.includes('x86_64') ? 'x86_64' : 'arm64';
-          if (info.InstanceType) this.#known.set(info.InstanceType, architecture);
-        }
-      } catch (error) {
-        const unusable = credentialsOrRegionError(error, this.#region);
-        if (unusable) throw unusable;
-        if (ec2ErrorCode(error) !== 'InvalidInstanceType') throw error;
-        throw new InvalidConfigError({
-          provider: EC2_ALIAS,
-          option,
-          value: missing.join(','),
-          expected: `instance types offered in ${this.#region}`,
-          cause: error,
-        });
+      try {
+        await asking;
+      } finally {
+        for (const type of missing) this.#asking.delete(type);
       }
     }
     return new Map(types.map((type) => [type, this.#known.get(type) ?? 'x86_64']));
+  }
+
+  async #ask(missing: string[], option: string, signal?: AbortSignal): Promise<void> {
+    try {
+      const answer = await this.#api.call(
+        'DescribeInstanceTypes',
+        (client, options, sdk) =>
+          client.send(new sdk.DescribeInstanceTypesCommand({ InstanceTypes: missing as never[] }), options),
+        { signal },
+      );
+      for (const info of answer.InstanceTypes ?? []) {
+        const supported = info.ProcessorInfo?.SupportedArchitectures ?? [];
+        const architecture: Ec2Architecture = supported.includes('x86_64') ? 'x86_64' : 'arm64';
+        if (info.InstanceType) this.#known.set(info.InstanceType, architecture);
+      }
+    } catch (error) {
+      const unusable = credentialsOrRegionError(error, this.#region);
+      if (unusable) throw unusable;
+      if (ec2ErrorCode(error) !== 'InvalidInstanceType') throw error;
+      throw new InvalidConfigError({
+        provider: EC2_ALIAS,
+        option,
+        value: missing.join(','),
+        expected: `instance types offered in ${this.#region}`,
+        cause: error,
+      });
+    }
   }
 }
 

@@ -13,8 +13,9 @@ export function connectsPublicly(options: Ec2Options): boolean {
 /**
  * Waits until the instance has the address we connect to. The private address is in the
  * RunInstances answer, so no call is made for it; the public one is assigned while the
- * instance is pending and read with DescribeInstances (BOOT_POLL_SLEEP, doubling up to 10 s;
- * an id EC2 does not know yet is asked again). Readiness itself is left to the SSH wait, which
+ * instance is pending and read with DescribeInstances (first after BOOT_POLL_SLEEP × 2, as EC2
+ * rarely knows a new id sooner, then doubling up to 10 s; an id EC2 does not know yet is asked
+ * again). Readiness itself is left to the SSH wait, which
  * dials port 22 without API calls (see `connectSsh`).
  */
 export async function waitForAddress(
@@ -35,7 +36,7 @@ export async function waitForAddress(
   };
   if (!connectsPublicly(options) && launched.PrivateIpAddress) return ready(launched);
   const deadline = performance.now() + options.BOOT_TIMEOUT;
-  let delayMs = options.BOOT_POLL_SLEEP;
+  let delayMs = options.BOOT_POLL_SLEEP * 2;
   for (;;) {
     await sleep(Math.min(delayMs, Math.max(0, deadline - performance.now())), signal);
     let instance: InstanceDescription | undefined;
@@ -60,10 +61,10 @@ export async function waitForAddress(
 }
 
 /**
- * What the SSH wait asks while port 22 does not answer: first after BOOT_POLL_SLEEP × 10, then
- * at doubling intervals (a 2-minute boot costs three calls). An instance that stopped or
- * terminated (a spot instance reclaimed while booting) fails the start, one still pending after
- * BOOT_TIMEOUT times out.
+ * What the SSH wait asks while port 22 does not answer: first after BOOT_POLL_SLEEP × 60 (or
+ * BOOT_TIMEOUT, if shorter), then at doubling intervals, so a normal boot (pending and sshd up
+ * take 20 s to 2 min) costs one call at most. An instance that stopped or terminated (a spot
+ * instance reclaimed while booting) fails the start, one still pending after BOOT_TIMEOUT times out.
  */
 export function livenessCheck(
   { api, options }: Ec2Context,
@@ -71,7 +72,7 @@ export function livenessCheck(
   started: number,
   progress: Progresser,
 ): (signal: AbortSignal | undefined) => Promise<void> {
-  let intervalMs = options.BOOT_POLL_SLEEP * 10;
+  let intervalMs = Math.min(options.BOOT_POLL_SLEEP * 60, options.BOOT_TIMEOUT);
   let nextCheck = performance.now() + intervalMs;
   return async (signal) => {
     if (performance.now() < nextCheck) return;

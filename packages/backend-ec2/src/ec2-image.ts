@@ -31,6 +31,8 @@ export class Ec2ImageResolver {
   readonly #api: Ec2Api;
   readonly #selector: ImageSelector;
   readonly #cache = new Map<string, { image: ResolvedImage | undefined; until: number }>();
+  /** Lookups in flight, so concurrent starts ask once. */
+  readonly #asking = new Map<string, Promise<unknown>>();
 
   constructor(options: Ec2Options, api: Ec2Api) {
     this.#options = options;
@@ -73,12 +75,13 @@ export class Ec2ImageResolver {
   ): Promise<ResolvedImage | undefined> {
     const byId = isAmiId(reference);
     const key = byId ? reference : `${reference}\n${architecture}`;
+    await this.#asking.get(key);
     const cached = this.#cache.get(key);
     let image: ResolvedImage | undefined;
     if (cached && cached.until > Date.now()) {
       image = cached.image;
     } else {
-      const answer = await this.#api.call(
+      const asking = this.#api.call(
         'DescribeImages',
         (client, options, sdk) =>
           client.send(
@@ -98,6 +101,16 @@ export class Ec2ImageResolver {
           ),
         { signal },
       );
+      this.#asking.set(
+        key,
+        asking.catch(() => {}),
+      );
+      let answer: Awaited<typeof asking>;
+      try {
+        answer = await asking;
+      } finally {
+        this.#asking.delete(key);
+      }
       const newest = newestImage(answer.Images ?? []);
       image = newest?.ImageId
         ? {

@@ -3,7 +3,7 @@
  * strict as AWS with a longer eventual-consistency window: each asserts the job's typed result
  * and that nothing is left (instances, key pairs).
  */
-import { InvalidConfigError, ProviderApiError } from '@workerkit/core';
+import { InvalidConfigError, ProviderApiError, type StartAttributes } from '@workerkit/core';
 import { RecordingSink } from '@workerkit/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Ec2Provider } from '../src/index.js';
@@ -53,7 +53,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-async function runScript(provider: Ec2Provider, script: string, attributes = job) {
+async function runScript(provider: Ec2Provider, script: string, attributes: StartAttributes = job) {
   const instance = await provider.start(attributes);
   try {
     await instance.uploadScript(script);

@@ -40,5 +40,6 @@ export function createTags(ec2: Ec2EmulatorState, params: Ec2QueryParams): Recor
     validateTags(merged);
     target.tags = merged;
   }
-  return { return: true };
+  // The model's CreateTags output is empty (EC2 itself adds <return>true</return>, which the SDK drops).
+  return {};
 }

@@ -64,8 +64,15 @@ export class Ec2InstanceTypes {
     option: string,
     signal?: AbortSignal,
   ): Promise<Map<string, Ec2Architecture>> {
-    await Promise.all([...new Set(types)].map((type) => this.#asking.get(type)));
-    const missing = [...new Set(types)].filter((type) => !this.#known.has(type));
+    const unique = [...new Set(types)];
+    // Wait for lookups in flight; check and claim without an await in between, so concurrent
+    // starts ask once.
+    for (;;) {
+      const pending = unique.flatMap((type) => this.#asking.get(type) ?? []);
+      if (pending.length === 0) break;
+      await Promise.all(pending);
+    }
+    const missing = unique.filter((type) => !this.#known.has(type));
     if (missing.length > 0) {
       const asking = this.#ask(missing, option, signal);
       for (const type of missing)

@@ -75,7 +75,8 @@ export class Ec2ImageResolver {
   ): Promise<ResolvedImage | undefined> {
     const byId = isAmiId(reference);
     const key = byId ? reference : `${reference}\n${architecture}`;
-    await this.#asking.get(key);
+    // Wait for a lookup in flight; no await between this check and claiming the key below.
+    while (this.#asking.has(key)) await this.#asking.get(key);
     const cached = this.#cache.get(key);
     let image: ResolvedImage | undefined;
     if (cached && cached.until > Date.now()) {

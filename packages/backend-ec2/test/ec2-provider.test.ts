@@ -250,6 +250,21 @@ describe('ec2 provider', () => {
     }
   });
 
+  it.each([
+    [{}, 'not a tty'],
+    [{ PTY: 'true' }, '40 80'],
+  ] as const)('runs the script without a PTY unless asked (%j)', async (config, expected) => {
+    const instance = await providerWith(config).start(job);
+    try {
+      await instance.uploadScript('stty size 2>/dev/null || echo "not a tty"\n');
+      const sink = new RecordingSink();
+      expect(await instance.runScript(sink)).toMatchObject({ completed: true, exitCode: 0 });
+      expect(sink.text.trim()).toBe(expected);
+    } finally {
+      await instance.stop();
+    }
+  });
+
   it('takes credentials from the SDK default chain when the options give none', async () => {
     const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
     process.env.AWS_ACCESS_KEY_ID = setup.emulator.credentials.accessKeyId;

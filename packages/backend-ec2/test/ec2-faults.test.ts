@@ -168,7 +168,8 @@ describe('ec2 provider under EC2 faults', () => {
     const error = await rejection(
       providerWith({ BOOT_TIMEOUT: '600ms' }).start(job, { progress: { progress } }),
     );
-    expect(Date.now() - started).toBeLessThan(5000);
+    // Bounded by BOOT_TIMEOUT, not by the SSH wait's minutes (generous: the machine may be loaded).
+    expect(Date.now() - started).toBeLessThan(30_000);
     expect(error).toMatchObject({ name: 'ProviderApiError', retryable: true, code: 'BootTimeout' });
     expect(entries.map((e) => e.message)).toContain('timeout waiting for instance to be ready');
     expect(launchedHere()).toHaveLength(1);
@@ -185,7 +186,7 @@ describe('ec2 provider under EC2 faults', () => {
       }),
     );
     expect(SshNotReadyError.isInstance(error), String(error)).toBe(true);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(Date.now() - started).toBeLessThan(30_000);
     expect(entries.map((e) => e.message)).toContain('could not establish ssh connectivity');
     // Port 22 never answered, so the console was never asked: each attempt was a TCP dial.
     expect(setup.emulator.calls.GetConsoleOutput).toBeUndefined();

@@ -178,17 +178,20 @@ describe('capacity and quota codes', () => {
 });
 
 describe('root volume', () => {
-  it("sizes the AMI's own root device (Amazon Linux: /dev/xvda), not an extra /dev/sda1", async () => {
-    const provider = providerWith({
-      IMAGE_DEFAULT: 'ami-0123456789abcdef0',
-      DISK_SIZE: '30',
-      BOOT_TIMEOUT: '1s',
-      UPLOAD_RETRIES: '4',
-      UPLOAD_RETRY_SLEEP: '200ms',
+  it("sizes the AMI's own root device (/dev/xvda, as Amazon Linux has), not an extra /dev/sda1", async () => {
+    setup.emulator.addImage({
+      imageId: 'ami-0d1d2d3d4d5d6d7d8',
+      name: 'workerkit-al2023-20260301',
+      ownerId: setup.emulator.accountId,
+      creationDate: new Date('2026-03-01T00:00:00Z'),
+      architecture: 'x86_64',
+      rootDeviceName: '/dev/xvda',
+      defaultUser: 'ec2-user',
+      users: ['travis'],
     });
-    // Amazon Linux has no travis user: the job key cannot be installed, so the start fails (no login).
-    const error = await rejection(provider.start(job));
-    expect(error).toMatchObject({ name: 'SshAuthenticationError' });
+    const provider = providerWith({ IMAGE_DEFAULT: 'ami-0d1d2d3d4d5d6d7d8', DISK_SIZE: '30' });
+    const { result } = await runScript(provider, 'true\n');
+    expect(result).toMatchObject({ completed: true, exitCode: 0 });
     expect(launchedHere()[0]!.blockDevices).toEqual([
       { deviceName: '/dev/xvda', volumeSize: 30, volumeType: 'gp3', deleteOnTermination: true },
     ]);

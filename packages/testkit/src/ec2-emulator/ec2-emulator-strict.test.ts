@@ -19,7 +19,11 @@ let emulator: Ec2Emulator;
 let ec2: EC2Client;
 
 beforeAll(async () => {
-  emulator = await startEc2Emulator({ timings: { consistency: [400, 400] }, vcpuLimit: 6 });
+  // Console posting well after boot, so the test sees the gap on a loaded machine too.
+  emulator = await startEc2Emulator({
+    timings: { consistency: [3000, 3000], consolePost: [4000, 4000] },
+    vcpuLimit: 6,
+  });
   ec2 = new EC2Client({
     region: emulator.region,
     endpoint: emulator.endpoint,
@@ -83,14 +87,13 @@ describe('EC2 emulator: eventual consistency', () => {
   it('answers InvalidInstanceID.NotFound for a new id for a while; a NotFound terminate terminates nothing', async () => {
     const run = await ec2.send(new RunInstancesCommand(runInput()));
     const id = run.Instances![0]!.InstanceId!;
-    for (const call of [
+    const calls = [
       ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })),
       ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] })),
       ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'a', Value: 'b' }] })),
       ec2.send(new GetConsoleOutputCommand({ InstanceId: id })),
-    ]) {
-      expect((await errorOf(call)).name).toBe('InvalidInstanceID.NotFound');
-    }
+    ];
+    for (const call of calls) expect((await errorOf(call)).name).toBe('InvalidInstanceID.NotFound');
     const listed = await ec2.send(
       new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [id] }] }),
     );
@@ -113,7 +116,8 @@ describe('EC2 emulator: console output', () => {
     const early = await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }));
     expect(early.Output).toBeUndefined();
     await waitFor(() => instance(id).sshUp);
-    // The guest printed its host keys, but EC2 has not posted them yet.
+    // The guest printed its host keys (Latest would show them), but EC2 has not posted them yet.
+    expect(instance(id).consoleOutput).toContain('BEGIN SSH HOST KEY KEYS');
     expect((await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }))).Output).toBeUndefined();
     await waitFor(async () => {
       const answer = await ec2.send(new GetConsoleOutputCommand({ InstanceId: id }));
@@ -230,6 +234,8 @@ describe('EC2 emulator: RunInstances checks what AWS checks', () => {
 
 describe('EC2 emulator: the guest', () => {
   it('runs user data as root before sshd accepts logins; its users are what user data and the key pair make', async () => {
+    // Earlier tests' instances hold vCPUs until terminated (the account limit is 6).
+    await waitFor(() => emulator.instances().every((i) => i.state === 'terminated'));
     const key = await ec2.send(new CreateKeyPairCommand({ KeyName: 'guest', KeyType: 'ed25519' }));
     const publicKey = emulator.keyPairs().find((pair) => pair.keyName === 'guest')!.publicKey;
     const userData = [

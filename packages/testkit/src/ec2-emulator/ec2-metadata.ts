@@ -34,7 +34,7 @@ export function answerMetadata(
   const [instanceId = '', ...rest] = (request.url ?? '').slice(PREFIX.length).split('?')[0]!.split('/');
   const path = rest.join('/');
   const record = ec2.instances.get(instanceId);
-  if (!record || record.data.state !== 'running') return text(404, 'Not Found');
+  if (record?.data.state !== 'running') return text(404, 'Not Found');
   const issued = tokens.get(ec2) ?? new Set<string>();
   tokens.set(ec2, issued);
   if (path === 'latest/api/token') {

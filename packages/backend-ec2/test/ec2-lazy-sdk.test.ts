@@ -29,7 +29,8 @@ async function sdkModulesAfterImport(): Promise<{ registered: boolean; before: n
   return JSON.parse(stdout) as { registered: boolean; before: number; after: number };
 }
 
-describe('importing @workerkit/backend-ec2', () => {
+// Each test starts fresh Node processes that load the SDK (~0.6 s idle, far more on a loaded machine).
+describe('importing @workerkit/backend-ec2', { timeout: 120_000 }, () => {
   it('registers the backend without loading the AWS SDK', async () => {
     const { registered, before, after } = await sdkModulesAfterImport();
     expect(registered).toBe(true);
@@ -44,7 +45,7 @@ async function stderrOf(body: string): Promise<string> {
   return stderr;
 }
 
-describe("the AWS SDK's Node version warning", () => {
+describe("the AWS SDK's Node version warning", { timeout: 120_000 }, () => {
   it('is not printed by a provider; the SDK prints it for its own clients on Node < 22', async () => {
     const fromProvider = await stderrOf(`
       const { createEc2Provider } = await import('./dist/index.js');

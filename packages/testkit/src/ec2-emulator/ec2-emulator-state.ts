@@ -19,6 +19,8 @@ export interface InstanceRecord {
   booting?: Promise<void>;
   timers: NodeJS.Timeout[];
   runningAt?: number;
+  /** When it reached `terminated` (it still counts toward limits for `timings.quotaLinger`). */
+  terminatedAt?: number;
   /** Aborted when the instance's scheduled lifecycle (its boot) is cancelled. */
   lifecycle: AbortController;
   /** Resolves once a spot interruption (notice, then reclaim) is over. */

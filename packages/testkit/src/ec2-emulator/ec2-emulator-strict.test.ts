@@ -12,6 +12,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { Client as SshClient } from 'ssh2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Ec2EmulatorState, type InstanceRecord } from './ec2-emulator-state.js';
+import { onDemandVcpusInUse } from './ec2-launch-checks.js';
 import { type Ec2Emulator, startEc2Emulator } from './index.js';
 
 /** AWS's behaviour, modelled by default: each test names the documented behaviour it checks. */
@@ -22,7 +24,6 @@ beforeAll(async () => {
   // Console posting well after boot, so the test sees the gap on a loaded machine too.
   emulator = await startEc2Emulator({
     timings: { consistency: [3000, 3000], consolePost: [4000, 4000] },
-    vcpuLimit: 6,
   });
   ec2 = new EC2Client({
     region: emulator.region,
@@ -130,7 +131,7 @@ describe('EC2 emulator: console output', () => {
   it('serves Latest on a Nitro type as soon as the guest printed it', async () => {
     const run = await ec2.send(new RunInstancesCommand(runInput()));
     const id = run.Instances![0]!.InstanceId!;
-    await waitFor(() => instance(id).sshUp);
+    await waitFor(() => instance(id).sshUp && instance(id).visibleAt.getTime() <= Date.now());
     const latest = await ec2.send(new GetConsoleOutputCommand({ InstanceId: id, Latest: true }));
     expect(Buffer.from(latest.Output!, 'base64').toString()).toContain('BEGIN SSH HOST KEY KEYS');
   });
@@ -221,21 +222,50 @@ describe('EC2 emulator: RunInstances checks what AWS checks', () => {
     expect(emulator.liveInstances()).toEqual([]);
   });
 
-  it('counts On-Demand vCPUs against the account limit (instances shutting down included)', async () => {
-    await waitFor(() => emulator.instances().every((i) => i.state === 'terminated'));
-    await ec2.send(new RunInstancesCommand(runInput({ InstanceType: 'm5.xlarge' })));
-    const error = await errorOf(
-      ec2.send(new RunInstancesCommand(runInput({ InstanceType: 'm5.large', MaxCount: 2 }))),
-    );
-    expect(error.name).toBe('VcpuLimitExceeded');
-    await ec2.send(new RunInstancesCommand(runInput({ InstanceType: 'm5.large' })));
+  it('counts On-Demand vCPUs against the account limit, terminated instances for a while too', async () => {
+    const limited = await startEc2Emulator({ vcpuLimit: 6, timings: { quotaLinger: [20_000, 20_000] } });
+    const client = new EC2Client({
+      region: limited.region,
+      endpoint: limited.endpoint,
+      credentials: limited.credentials,
+      maxAttempts: 1,
+    });
+    try {
+      const big = await client.send(new RunInstancesCommand(runInput({ InstanceType: 'm5.xlarge' })));
+      const error = await errorOf(
+        client.send(new RunInstancesCommand(runInput({ InstanceType: 'm5.large', MaxCount: 2 }))),
+      );
+      expect(error.name).toBe('VcpuLimitExceeded');
+      await client.send(new RunInstancesCommand(runInput({ InstanceType: 'm5.large' })));
+      const id = big.Instances![0]!.InstanceId!;
+      const bigOne = () => limited.instances().find((i) => i.instanceId === id)!;
+      await waitFor(() => bigOne().visibleAt.getTime() <= Date.now());
+      await client.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+      await waitFor(() => bigOne().state === 'terminated');
+      const still = await errorOf(
+        client.send(new RunInstancesCommand(runInput({ InstanceType: 't3.micro' }))),
+      );
+      expect(still.name).toBe('VcpuLimitExceeded');
+    } finally {
+      client.destroy();
+      await limited.stop();
+    }
+  });
+
+  it('stops counting a terminated instance once the linger is over', () => {
+    const state = new Ec2EmulatorState({ vcpuLimit: 6, timings: { quotaLinger: [1000, 1000] } }, 0);
+    const record = {
+      data: { market: 'on-demand', state: 'terminated', instanceType: 'm5.xlarge' },
+      terminatedAt: 5000,
+    };
+    state.instances.set('i-0123456789abcdef0', record as unknown as InstanceRecord);
+    expect(onDemandVcpusInUse(state, 5999)).toBe(4);
+    expect(onDemandVcpusInUse(state, 6000)).toBe(0);
   });
 });
 
 describe('EC2 emulator: the guest', () => {
   it('runs user data as root before sshd accepts logins; its users are what user data and the key pair make', async () => {
-    // Earlier tests' instances hold vCPUs until terminated (the account limit is 6).
-    await waitFor(() => emulator.instances().every((i) => i.state === 'terminated'));
     const key = await ec2.send(new CreateKeyPairCommand({ KeyName: 'guest', KeyType: 'ed25519' }));
     const publicKey = emulator.keyPairs().find((pair) => pair.keyName === 'guest')!.publicKey;
     const userData = [

@@ -252,6 +252,7 @@ function watchPowerRequests(ec2: Ec2EmulatorState, record: InstanceRecord): void
 function setState(record: InstanceRecord, state: InstanceStateName): void {
   record.data.state = state;
   if (state === 'running') record.runningAt = Date.now();
+  if (state === 'terminated') record.terminatedAt = Date.now();
 }
 
 function later(record: InstanceRecord, ms: number, fn: () => void): NodeJS.Timeout {

@@ -180,11 +180,15 @@ export function blockDevices(params: Ec2QueryParams, image: EmulatedImage): Emul
   return [root, ...extra];
 }
 
-/** On-Demand vCPUs held now: every instance not yet stopped or terminated. */
-export function onDemandVcpusInUse(ec2: Ec2EmulatorState): number {
+/**
+ * On-Demand vCPUs held now: every instance not stopped, and terminated ones for a while after
+ * (AWS: terminated instances keep counting toward the limits for a time).
+ */
+export function onDemandVcpusInUse(ec2: Ec2EmulatorState, now = Date.now()): number {
   let sum = 0;
-  for (const { data } of ec2.instances.values()) {
-    if (data.market !== 'on-demand' || data.state === 'terminated' || data.state === 'stopped') continue;
+  for (const { data, terminatedAt } of ec2.instances.values()) {
+    if (data.market !== 'on-demand' || data.state === 'stopped') continue;
+    if (data.state === 'terminated' && now - (terminatedAt ?? 0) >= ec2.timings.quotaLinger[1]) continue;
     sum += ec2.instanceTypes.get(data.instanceType)?.vcpus ?? 0;
   }
   return sum;

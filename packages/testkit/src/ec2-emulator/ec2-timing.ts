@@ -24,6 +24,8 @@ export interface Ec2Timings {
   consistency: DurationRange;
   /** Spot interruption notice → reclaim (EC2: two minutes). */
   spotNotice: DurationRange;
+  /** How long a terminated instance still counts toward the account's limits. */
+  quotaLinger: DurationRange;
 }
 
 /** AWS's ranges, unscaled (EC2 user guide: instance lifecycle, console output, spot interruptions). */
@@ -34,6 +36,7 @@ export const REALISTIC_TIMINGS: Readonly<Ec2Timings> = Object.freeze<Ec2Timings>
   shutdown: [10_000, 60_000],
   consistency: [1_000, 5_000],
   spotNotice: [120_000, 120_000],
+  quotaLinger: [60_000, 60_000],
 });
 
 const INSTANT_TIMINGS: Readonly<Ec2Timings> = Object.freeze<Ec2Timings>({
@@ -43,6 +46,7 @@ const INSTANT_TIMINGS: Readonly<Ec2Timings> = Object.freeze<Ec2Timings>({
   shutdown: [0, 0],
   consistency: [0, 0],
   spotNotice: [0, 0],
+  quotaLinger: [0, 0],
 });
 
 /** The default scale of the realistic profile: a 60 s boot takes 0.6 s. */

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-
 import { ProviderApiError } from '@workerkit/core';
 import { generateKeyPair } from '@workerkit/ssh';
 import type { Ec2Api } from './ec2-client.js';

@@ -1,4 +1,4 @@
-import { DescribeImagesCommand, type Image } from '@aws-sdk/client-ec2';
+import type { Image } from '@aws-sdk/client-ec2';
 import {
   createImageSelector,
   type ImageSelector,
@@ -6,48 +6,53 @@ import {
   ProviderApiError,
   type StartAttributes,
 } from '@workerkit/core';
+import type { Ec2Architecture } from './ec2-architecture.js';
 import type { Ec2Api } from './ec2-client.js';
-import { EC2_ALIAS, type Ec2Config, isAmiId } from './ec2-options.js';
+import { EC2_ALIAS, type Ec2Options, isAmiId } from './ec2-options.js';
 
-/** The image a job runs on: its AMI id and the name shown as the instance's `imageName`. */
+/** The image a job runs on: its AMI id, the name shown as `imageName`, its architecture and root device. */
 export interface ResolvedImage {
   imageId: string;
   name: string;
+  architecture: Ec2Architecture;
+  rootDeviceName: string;
 }
 
 const CACHE_TTL_MS = 10 * 60_000;
 
 /**
  * Chooses the image for a job: `StartAttributes.imageName`, else IMAGE_MAP by language, else the
- * env or api selector ("default" → IMAGE_DEFAULT). An AMI id is used as is (no API call); any
- * other value is a name pattern (`*`, `?` wildcards) resolved to the newest matching image
- * owned by IMAGE_OWNERS, cached for ten minutes.
+ * env or api selector ("default" → IMAGE_DEFAULT). An AMI id is looked up by id; any other value
+ * is a name pattern (`*`, `?` wildcards) resolved to the newest available image of the wanted
+ * architecture owned by IMAGE_OWNERS. Answers are cached for ten minutes.
  */
 export class Ec2ImageResolver {
-  readonly #config: Ec2Config;
+  readonly #options: Ec2Options;
   readonly #api: Ec2Api;
   readonly #selector: ImageSelector;
-  readonly #cache = new Map<string, { image: ResolvedImage; until: number }>();
+  readonly #cache = new Map<string, { image: ResolvedImage | undefined; until: number }>();
+  /** Lookups in flight, so concurrent starts ask once. */
+  readonly #asking = new Map<string, Promise<unknown>>();
 
-  constructor(config: Ec2Config, api: Ec2Api) {
-    this.#config = config;
+  constructor(options: Ec2Options, api: Ec2Api) {
+    this.#options = options;
     this.#api = api;
-    this.#selector = createImageSelector(config.IMAGE_SELECTOR_TYPE, {
-      config: config.raw,
-      url: config.IMAGE_SELECTOR_URL,
+    this.#selector = createImageSelector(options.IMAGE_SELECTOR_TYPE, {
+      config: options.raw,
+      url: options.IMAGE_SELECTOR_URL,
     });
   }
 
   /** The image reference (AMI id or name pattern) for a job, before any lookup. */
   async select(attributes: StartAttributes, signal?: AbortSignal): Promise<string> {
     if (attributes.imageName) return attributes.imageName;
-    const mapped = attributes.language ? this.#config.IMAGE_MAP?.[attributes.language] : undefined;
+    const mapped = attributes.language ? this.#options.IMAGE_MAP?.[attributes.language] : undefined;
     if (mapped) return mapped;
     const selected = await this.#selector.select(
       imageSelectParams(EC2_ALIAS, attributes),
       signal ? { signal } : {},
     );
-    const reference = selected === 'default' ? this.#config.IMAGE_DEFAULT : selected;
+    const reference = selected === 'default' ? this.#options.IMAGE_DEFAULT : selected;
     if (!reference) {
       throw new ProviderApiError({
         provider: EC2_ALIAS,
@@ -59,38 +64,74 @@ export class Ec2ImageResolver {
     return reference;
   }
 
-  /** An AMI id as is; a name pattern as the newest available image matching it. */
-  async resolve(reference: string, signal?: AbortSignal): Promise<ResolvedImage> {
-    if (isAmiId(reference)) return { imageId: reference, name: reference };
-    const cached = this.#cache.get(reference);
-    if (cached && cached.until > Date.now()) return cached.image;
-    const answer = await this.#api.call(
-      'DescribeImages',
-      (client, options) =>
-        client.send(
-          new DescribeImagesCommand({
-            Owners: this.#config.IMAGE_OWNERS,
-            Filters: [
-              { Name: 'name', Values: [reference] },
-              { Name: 'state', Values: ['available'] },
-            ],
-          }),
-          options,
-        ),
-      { signal },
-    );
-    const newest = newestImage(answer.Images ?? []);
-    if (!newest?.ImageId) {
-      throw new ProviderApiError({
-        provider: EC2_ALIAS,
-        operation: 'DescribeImages',
-        message: `no available image named "${reference}" owned by ${this.#config.IMAGE_OWNERS.join(', ')}`,
-        retryable: false,
-      });
+  /**
+   * The image a reference names for an architecture: an AMI id as is (undefined when it is of
+   * another architecture), a name pattern as the newest available matching image of it.
+   */
+  async resolve(
+    reference: string,
+    architecture: Ec2Architecture,
+    signal?: AbortSignal,
+  ): Promise<ResolvedImage | undefined> {
+    const byId = isAmiId(reference);
+    const key = byId ? reference : `${reference}\n${architecture}`;
+    // Wait for a lookup in flight; no await between this check and claiming the key below.
+    while (this.#asking.has(key)) await this.#asking.get(key);
+    const cached = this.#cache.get(key);
+    let image: ResolvedImage | undefined;
+    if (cached && cached.until > Date.now()) {
+      image = cached.image;
+    } else {
+      const asking = this.#api.call(
+        'DescribeImages',
+        (client, options, sdk) =>
+          client.send(
+            new sdk.DescribeImagesCommand(
+              byId
+                ? { ImageIds: [reference] }
+                : {
+                    Owners: this.#options.IMAGE_OWNERS,
+                    Filters: [
+                      { Name: 'name', Values: [reference] },
+                      { Name: 'state', Values: ['available'] },
+                      { Name: 'architecture', Values: [architecture] },
+                    ],
+                  },
+            ),
+            options,
+          ),
+        { signal },
+      );
+      this.#asking.set(
+        key,
+        asking.catch(() => {}),
+      );
+      let answer: Awaited<typeof asking>;
+      try {
+        answer = await asking;
+      } finally {
+        this.#asking.delete(key);
+      }
+      const newest = newestImage(answer.Images ?? []);
+      image = newest?.ImageId
+        ? {
+            imageId: newest.ImageId,
+            name: byId ? newest.ImageId : (newest.Name ?? newest.ImageId),
+            architecture: newest.Architecture === 'arm64' ? 'arm64' : 'x86_64',
+            rootDeviceName: newest.RootDeviceName ?? '/dev/sda1',
+          }
+        : undefined;
+      this.#cache.set(key, { image, until: Date.now() + CACHE_TTL_MS });
     }
-    const image = { imageId: newest.ImageId, name: newest.Name ?? newest.ImageId };
-    this.#cache.set(reference, { image, until: Date.now() + CACHE_TTL_MS });
-    return image;
+    return image?.architecture === architecture ? image : undefined;
+  }
+
+  /** What a reference names at all, for error messages: "AMI ami-… (arm64)" or the pattern. */
+  describe(reference: string): string {
+    if (!isAmiId(reference))
+      return `image named "${reference}" owned by ${this.#options.IMAGE_OWNERS.join(', ')}`;
+    const image = this.#cache.get(reference)?.image;
+    return image ? `AMI ${reference} (${image.architecture})` : `AMI ${reference} (not found)`;
   }
 }
 

@@ -1,4 +1,4 @@
-import { DescribeInstancesCommand, type Instance as Ec2InstanceDescription } from '@aws-sdk/client-ec2';
+import type { Instance as Ec2InstanceDescription } from '@aws-sdk/client-ec2';
 import {
   type Instance,
   type Logger,
@@ -70,23 +70,39 @@ export class Ec2Instance implements Instance {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(hardTimeoutMs ? { hardTimeoutMs } : {}),
     });
-    if (result.completed || result.reason !== 'connection-lost' || this.market !== 'spot') return result;
-    // The connection dropped: if EC2 reclaimed the spot instance, say so (the job is requeued).
-    const described = await this.describe().catch((error: unknown) => {
-      this.#init.logger.warn('ec2: could not check for a spot interruption', {
-        instance: this.id,
-        error: String(error),
-      });
-      return undefined;
-    });
-    if (described?.StateReason?.Code !== SPOT_TERMINATION_REASON) return result;
+    if (this.market !== 'spot' || options.signal?.aborted) return result;
+    // When EC2 reclaims a spot instance, the guest shuts down: either the connection drops first,
+    // or the script gets SIGTERM first and exits 143. Neither is the script's own end.
+    const suspicious = result.completed ? result.exitCode === 143 : result.reason === 'connection-lost';
+    if (!suspicious || !(await this.#wasInterrupted())) return result;
     return {
       completed: false,
       reason: 'preempted',
       message: `spot instance ${this.id} was interrupted by EC2 (${SPOT_TERMINATION_REASON})`,
       outputBytes: result.outputBytes,
-      cause: result.cause,
+      ...(!result.completed && result.cause !== undefined ? { cause: result.cause } : {}),
     };
+  }
+
+  /**
+   * Whether EC2 reclaimed this spot instance: its state reason is `Server.SpotInstanceTermination`.
+   * DescribeInstances may lag the guest's shutdown, so a still-running answer is asked again a
+   * few times (about 3 s in all).
+   */
+  async #wasInterrupted(): Promise<boolean> {
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const described = await this.describe().catch((error: unknown) => {
+        this.#init.logger.warn('ec2: could not check for a spot interruption', {
+          instance: this.id,
+          error: String(error),
+        });
+        return undefined;
+      });
+      if (described?.StateReason?.Code === SPOT_TERMINATION_REASON) return true;
+      if (described?.State?.Name !== 'running') return false;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    return false;
   }
 
   async downloadTrace(options: SignalOptions = {}): Promise<Uint8Array> {
@@ -112,8 +128,8 @@ export class Ec2Instance implements Instance {
   }
 
   private async describe(): Promise<Ec2InstanceDescription | undefined> {
-    const answer = await this.#init.api.call('DescribeInstances', (client, options) =>
-      client.send(new DescribeInstancesCommand({ InstanceIds: [this.id] }), options),
+    const answer = await this.#init.api.call('DescribeInstances', (client, options, sdk) =>
+      client.send(new sdk.DescribeInstancesCommand({ InstanceIds: [this.id] }), options),
     );
     return answer.Reservations?.[0]?.Instances?.[0];
   }

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { CreateKeyPairCommand, DeleteKeyPairCommand, ImportKeyPairCommand } from '@aws-sdk/client-ec2';
 import { ProviderApiError } from '@workerkit/core';
 import { generateKeyPair } from '@workerkit/ssh';
 import type { Ec2Api } from './ec2-client.js';
@@ -9,7 +8,7 @@ import type { StartResources } from './ec2-start-cleanup.js';
 
 /** A key pair for this instance, tagged like it, or none when KEY_NAME names an admin key. */
 export async function createKeyPair(
-  { api, config }: Ec2Context,
+  { api, options: config }: Ec2Context,
   hostname: string,
   tags: Record<string, string>,
   created: StartResources,
@@ -27,9 +26,9 @@ export async function createKeyPair(
     created.keyName = keyName;
     await api.call(
       'ImportKeyPair',
-      (client, options) =>
+      (client, options, sdk) =>
         client.send(
-          new ImportKeyPairCommand({
+          new sdk.ImportKeyPairCommand({
             KeyName: keyName,
             PublicKeyMaterial: Buffer.from(local.publicKey),
             TagSpecifications: tagSpecification,
@@ -43,9 +42,9 @@ export async function createKeyPair(
   created.keyName = keyName;
   const answer = await api.call(
     'CreateKeyPair',
-    (client, options) =>
+    (client, options, sdk) =>
       client.send(
-        new CreateKeyPairCommand({
+        new sdk.CreateKeyPairCommand({
           KeyName: keyName,
           KeyType: 'ed25519',
           TagSpecifications: tagSpecification,
@@ -62,12 +61,50 @@ export async function createKeyPair(
       retryable: true,
     });
   }
-  return { keyName, privateKey: answer.KeyMaterial, publicKey: '' };
+  return {
+    keyName,
+    privateKey: answer.KeyMaterial,
+    publicKey: openSshPublicKey(answer.KeyMaterial, keyName),
+  };
+}
+
+/**
+ * The public key line of an unencrypted OpenSSH private key (`openssh-key-v1`, what
+ * CreateKeyPair returns for ed25519): the key blob stored in its header.
+ */
+export function openSshPublicKey(privateKey: string, comment: string): string {
+  const body = Buffer.from(
+    privateKey.replace(/-----(BEGIN|END) OPENSSH PRIVATE KEY-----/g, '').replace(/\s+/g, ''),
+    'base64',
+  );
+  const magic = 'openssh-key-v1\0';
+  if (body.subarray(0, magic.length).toString('latin1') !== magic) {
+    throw new ProviderApiError({
+      provider: EC2_ALIAS,
+      operation: 'CreateKeyPair',
+      message: 'the key material is not an OpenSSH private key',
+      retryable: false,
+    });
+  }
+  let offset = magic.length;
+  const field = () => {
+    const length = body.readUInt32BE(offset);
+    const value = body.subarray(offset + 4, offset + 4 + length);
+    offset += 4 + length;
+    return value;
+  };
+  field(); // cipher
+  field(); // kdf
+  field(); // kdf options
+  offset += 4; // key count
+  const blob = field();
+  const type = blob.subarray(4, 4 + blob.readUInt32BE(0)).toString('latin1');
+  return `${type} ${blob.toString('base64')} ${comment}`;
 }
 export async function deleteKeyPair(api: Ec2Api, keyName: string, signal?: AbortSignal): Promise<void> {
   await api.call(
     'DeleteKeyPair',
-    (client, options) => client.send(new DeleteKeyPairCommand({ KeyName: keyName }), options),
+    (client, options, sdk) => client.send(new sdk.DeleteKeyPairCommand({ KeyName: keyName }), options),
     { signal },
   );
 }

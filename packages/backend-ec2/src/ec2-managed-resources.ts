@@ -1,11 +1,4 @@
-import {
-  DeleteKeyPairCommand,
-  DescribeInstancesCommand,
-  DescribeKeyPairsCommand,
-  type Filter,
-  type Instance as InstanceDescription,
-  TerminateInstancesCommand,
-} from '@aws-sdk/client-ec2';
+import type { Filter, Instance as InstanceDescription } from '@aws-sdk/client-ec2';
 import {
   LIFECYCLE_LABELS,
   type ManagedResource,
@@ -20,7 +13,7 @@ const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
 
 /** Instances (not terminated) and key pairs tagged with the lifecycle labels. */
 export async function listEc2Resources(
-  { api, config }: Ec2Context,
+  { api, options: config }: Ec2Context,
   options: SignalOptions = {},
 ): Promise<ManagedResource[]> {
   const managedFilter: Filter = { Name: 'tag-key', Values: [LIFECYCLE_LABELS.managed] };
@@ -32,8 +25,8 @@ export async function listEc2Resources(
     ),
     api.call(
       'DescribeKeyPairs',
-      (client, sendOptions) =>
-        client.send(new DescribeKeyPairsCommand({ Filters: [managedFilter] }), sendOptions),
+      (client, sendOptions, sdk) =>
+        client.send(new sdk.DescribeKeyPairsCommand({ Filters: [managedFilter] }), sendOptions),
       { signal: options.signal },
     ),
   ]);
@@ -76,9 +69,9 @@ export async function describeAllInstances(
     const token = nextToken;
     const page = await api.call(
       'DescribeInstances',
-      (client, sendOptions) =>
+      (client, sendOptions, sdk) =>
         client.send(
-          new DescribeInstancesCommand({
+          new sdk.DescribeInstancesCommand({
             Filters: filters,
             MaxResults: 500,
             ...(token ? { NextToken: token } : {}),
@@ -103,7 +96,8 @@ export async function deleteEc2Resource(
   } else if (resource.kind === 'key-pair') {
     await api.call(
       'DeleteKeyPair',
-      (client, sendOptions) => client.send(new DeleteKeyPairCommand({ KeyPairId: resource.id }), sendOptions),
+      (client, sendOptions, sdk) =>
+        client.send(new sdk.DeleteKeyPairCommand({ KeyPairId: resource.id }), sendOptions),
       { signal: options.signal },
     );
   } else {
@@ -119,7 +113,8 @@ export async function terminateInstance(
   try {
     await api.call(
       'TerminateInstances',
-      (client, options) => client.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }), options),
+      (client, options, sdk) =>
+        client.send(new sdk.TerminateInstancesCommand({ InstanceIds: [instanceId] }), options),
       { signal },
     );
   } catch (error) {

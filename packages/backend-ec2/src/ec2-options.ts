@@ -99,7 +99,11 @@ export const ec2Options = defineOptions(EC2_ALIAS, {
     optionTypes.custom('an instance type such as "t3.medium"', (raw) =>
       INSTANCE_TYPE.test(raw.trim()) ? raw.trim() : undefined,
     ),
-    { description: 'Instance type to use for builds', default: 't2.micro' },
+    {
+      description:
+        'Instance type to use for builds (a Nitro type: the console host keys are read with GetConsoleOutput Latest)',
+      default: 't3.micro',
+    },
   ),
   INSTANCE_TYPE_FALLBACKS: option(
     optionTypes.custom(
@@ -164,13 +168,16 @@ export const ec2Options = defineOptions(EC2_ALIAS, {
     description: 'EBS volume type of the root disk',
     default: 'gp3',
   }),
+  DISK_IOPS: option(optionTypes.int({ min: 100, max: 256_000 }), {
+    description: 'Provisioned IOPS of the root disk (required for DISK_TYPE io1 and io2, optional for gp3)',
+  }),
   DISK_DEVICE_NAME: option(
     optionTypes.custom('a device name such as "/dev/sda1"', (raw) =>
       /^\/dev\/[a-z0-9]+$/.test(raw) ? raw : undefined,
     ),
     {
-      description: 'Root device name of the image',
-      default: '/dev/sda1',
+      description:
+        "Device name of the root volume (default: the AMI's RootDeviceName; another name attaches an extra volume)",
     },
   ),
   IAM_INSTANCE_PROFILE: option(
@@ -259,6 +266,11 @@ export const ec2Options = defineOptions(EC2_ALIAS, {
     description: 'interval in which to let max-calls through to the EC2 API',
     default: '1s',
   }),
+  PTY: option(optionTypes.strictBool(), {
+    description:
+      'Run the build script in a pseudo-terminal (xterm, 40x80, as the Go worker always did); off: stdout and stderr stay separate and output is much faster',
+    default: 'false',
+  }),
   EXEC_CMD: option(optionTypes.string(), {
     description: 'Command that runs the build script',
     default: 'bash ~/build.sh',
@@ -289,8 +301,8 @@ export const ec2Options = defineOptions(EC2_ALIAS, {
 
 export type Ec2ParsedOptions = ParsedOptions<(typeof ec2Options)['specs']>;
 
-/** Resolved configuration: the parsed options plus the checks that involve more than one option. */
-export interface Ec2Config extends Ec2ParsedOptions {
+/** The parsed options plus the checks that involve more than one option. */
+export interface Ec2Options extends Ec2ParsedOptions {
   /** The raw config, for the env image selector's `IMAGE_*` keys. */
   raw: ProviderConfig;
 }
@@ -300,8 +312,15 @@ function invalid(option: string, value: string | undefined, expected: string, se
 }
 
 /** Parses and cross-checks the ec2 options; throws `InvalidConfigError` before anything is created. */
-export function resolveEc2Config(config: ProviderConfig): Ec2Config {
+export function parseEc2Options(config: ProviderConfig): Ec2Options {
   const options = ec2Options.parse(config);
+  if (options.IMAGE_ALIASES !== undefined && options.IMAGE_ALIASES.length > 0) {
+    invalid(
+      'IMAGE_ALIASES',
+      options.IMAGE_ALIASES.join(','),
+      'no value: image aliases are not supported by the ec2 backend (the Go backend ignored them); name images with IMAGE_MAP, IMAGE_DEFAULT or the selector',
+    );
+  }
   if ((options.AWS_ACCESS_KEY_ID === undefined) !== (options.AWS_SECRET_ACCESS_KEY === undefined)) {
     const missing = options.AWS_ACCESS_KEY_ID === undefined ? 'AWS_ACCESS_KEY_ID' : 'AWS_SECRET_ACCESS_KEY';
     invalid(
@@ -330,6 +349,16 @@ export function resolveEc2Config(config: ProviderConfig): Ec2Config {
       'security group ids ("sg-…") when SUBNET_ID is set (names work only in the default VPC)',
     );
   }
+  if ((options.DISK_TYPE === 'io1' || options.DISK_TYPE === 'io2') && options.DISK_IOPS === undefined)
+    invalid('DISK_IOPS', undefined, `a number of IOPS: EC2 requires it for ${options.DISK_TYPE} volumes`);
+  if (options.DISK_TYPE === 'st1' || options.DISK_TYPE === 'sc1')
+    invalid(
+      'DISK_TYPE',
+      options.DISK_TYPE,
+      'gp3, gp2, io1, io2 or standard: st1 and sc1 cannot be root volumes',
+    );
+  if (options.DISK_IOPS !== undefined && !['io1', 'io2', 'gp3'].includes(options.DISK_TYPE))
+    invalid('DISK_IOPS', String(options.DISK_IOPS), `no value: ${options.DISK_TYPE} volumes take no IOPS`);
   if (options.RATE_LIMIT_DURATION <= 0) invalid('RATE_LIMIT_DURATION', '0', 'a duration above 0');
   if (options.UPLOAD_RETRY_SLEEP <= 0) invalid('UPLOAD_RETRY_SLEEP', '0', 'a duration above 0');
   if (options.BOOT_POLL_SLEEP <= 0) invalid('BOOT_POLL_SLEEP', '0', 'a duration above 0');

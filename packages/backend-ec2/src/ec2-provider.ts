@@ -1,77 +1,94 @@
-import { DescribeInstanceTypesCommand } from '@aws-sdk/client-ec2';
 import {
   expiryFor,
   hostnameFromJob,
-  InvalidConfigError,
   lifecycleLabels,
   type ManagedResource,
   nullProgresser,
   type Progresser,
   type Provider,
+  type ProviderConfig,
   type ProviderContext,
+  providerContext,
   type SignalOptions,
   type StartAttributes,
   type StartOptions,
+  toProviderConfig,
   withDefaults,
 } from '@workerkit/core';
-import { waitRunning } from './ec2-boot-wait.js';
+import { Ec2InstanceTypes } from './ec2-architecture.js';
+import { livenessCheck, waitForAddress } from './ec2-boot-wait.js';
 import { createEc2Api, type Ec2Api } from './ec2-client.js';
 import type { Ec2Context } from './ec2-context.js';
-import { ec2ErrorCode } from './ec2-errors.js';
-import { Ec2ImageResolver, type ResolvedImage } from './ec2-image.js';
+import { Ec2ImageResolver } from './ec2-image.js';
 import { Ec2Instance } from './ec2-instance.js';
 import { createKeyPair } from './ec2-key-pairs.js';
 import { runInstance } from './ec2-launch.js';
+import { type PlannedLaunch, planLaunch } from './ec2-launch-plan.js';
 import { deleteEc2Resource, listEc2Resources } from './ec2-managed-resources.js';
-import { EC2_ALIAS, type Ec2Config } from './ec2-options.js';
-import { renderUserData } from './ec2-run-instances-request.js';
+import { EC2_ALIAS, type Ec2Options, parseEc2Options } from './ec2-options.js';
+import { launchChoices, renderUserData } from './ec2-run-instances-request.js';
 import { connectSsh } from './ec2-ssh-connect.js';
 import { cleanUpFailedStart, releaseInstance, StartResources } from './ec2-start-cleanup.js';
+
+/**
+ * Creates an ec2 provider without touching the global registry. `config` holds the options
+ * under their documented names (see README); bad values throw `InvalidConfigError` here,
+ * before anything is created.
+ */
+export function createEc2Provider(
+  config: ProviderConfig | Readonly<Record<string, string | undefined>> = {},
+  context: Partial<ProviderContext> = {},
+): Ec2Provider {
+  return new Ec2Provider(parseEc2Options(toProviderConfig(config)), providerContext(context));
+}
 
 /** The ec2 provider: instances on AWS EC2 (or an API-compatible endpoint), reached over SSH. */
 export class Ec2Provider implements Provider {
   readonly alias = EC2_ALIAS;
   readonly supportsProgress = true;
-  readonly config: Ec2Config;
+  readonly options: Ec2Options;
   readonly api: Ec2Api;
   readonly #context: ProviderContext;
   readonly #images: Ec2ImageResolver;
+  readonly #types: Ec2InstanceTypes;
   /** What the start steps and resource functions share. */
   readonly #ec2: Ec2Context;
 
   constructor(
-    config: Ec2Config,
+    options: Ec2Options,
     context: ProviderContext,
-    api: Ec2Api = createEc2Api(config, context.logger),
+    api: Ec2Api = createEc2Api(options, context.logger),
   ) {
-    this.config = config;
+    this.options = options;
     this.#context = context;
     this.api = api;
-    this.#images = new Ec2ImageResolver(config, api);
-    this.#ec2 = { api, config, logger: context.logger };
+    this.#images = new Ec2ImageResolver(options, api);
+    this.#types = new Ec2InstanceTypes(api, options.REGION);
+    this.#ec2 = { api, options, logger: context.logger };
   }
 
-  /** Checks credentials, region and that the configured instance types exist there. */
+  /**
+   * Checks credentials, region and that every configured instance type exists there (one
+   * DescribeInstanceTypes, whose architectures are kept for matching images).
+   */
   async setup(options: SignalOptions = {}): Promise<void> {
-    const types = [...new Set([this.config.INSTANCE_TYPE, ...this.config.INSTANCE_TYPE_FALLBACKS])];
-    try {
-      await this.api.call(
-        'DescribeInstanceTypes',
-        (client, sendOptions) =>
-          client.send(new DescribeInstanceTypesCommand({ InstanceTypes: types as never[] }), sendOptions),
-        { signal: options.signal },
+    const types = [
+      this.options.INSTANCE_TYPE,
+      ...this.options.INSTANCE_TYPE_FALLBACKS,
+      ...Object.values(this.options.VM_SIZE_MAP),
+    ];
+    await this.#types.architectures(types, 'INSTANCE_TYPE', options.signal);
+    const reference = this.options.IMAGE_DEFAULT;
+    if (reference) {
+      // The default image must fit the default instance type: better said now than per job.
+      await planLaunch(
+        this.#types,
+        this.#images,
+        reference,
+        launchChoices(this.options, undefined),
+        'INSTANCE_TYPE',
+        options.signal,
       );
-    } catch (error) {
-      if (ec2ErrorCode(error) === 'InvalidInstanceType') {
-        throw new InvalidConfigError({
-          provider: EC2_ALIAS,
-          option: 'INSTANCE_TYPE',
-          value: types.join(','),
-          expected: `instance types offered in ${this.config.REGION}`,
-          cause: error,
-        });
-      }
-      throw error;
     }
   }
 
@@ -83,44 +100,35 @@ export class Ec2Provider implements Provider {
     const job = withDefaults(attributes);
     const created = new StartResources();
     try {
-      const image = await this.#selectImage(job, progress, signal);
+      const plan = await this.#plan(job, progress, signal);
       const hostname = hostnameFromJob(job);
-      const tags: Record<string, string> = {
-        ...(this.config.TAGS ?? {}),
-        Name: hostname,
-        ...lifecycleLabels({
-          ownerId: this.#context.ownerId,
-          ...(job.jobId ? { jobId: job.jobId } : {}),
-          expiresAt: expiryFor(job.hardTimeoutMs),
-        }),
-      };
+      const tags = this.#tags(job, hostname);
       const key = await createKeyPair(this.#ec2, hostname, tags, created, signal);
-      const userData = renderUserData(this.config, {
+      const userData = renderUserData(this.options, {
         hardTimeoutMs: job.hardTimeoutMs,
-        ...(this.config.KEY_NAME ? { authorizedKey: key.publicKey } : {}),
+        authorizedKey: key.publicKey,
       });
       const { instance, choice } = await runInstance(
         this.#ec2,
-        image,
+        plan,
         key.keyName,
         userData,
         tags,
-        job,
         created,
         progress,
         signal,
       );
-      const running = await waitRunning(this.#ec2, instance.InstanceId!, started, progress, signal);
-      const target = await connectSsh(this.#ec2, running, key.privateKey, progress, signal);
-      const startupDuration = performance.now() - started;
       const instanceId = instance.InstanceId!;
-      const keyName = key.keyName;
+      const addressed = await waitForAddress(this.#ec2, instance, started, progress, signal);
+      const stillBooting = livenessCheck(this.#ec2, instanceId, started, progress);
+      const target = await connectSsh(this.#ec2, addressed, key.privateKey, stillBooting, progress, signal);
+      const keyName = created.keyName;
       return new Ec2Instance({
         api: this.api,
         instanceId,
-        imageName: image.name,
+        imageName: choice.image.name,
         market: choice.market,
-        startupDuration,
+        startupDuration: performance.now() - started,
         hardTimeoutMs: job.hardTimeoutMs,
         target,
         progress,
@@ -142,7 +150,7 @@ export class Ec2Provider implements Provider {
   }
 
   async close(): Promise<void> {
-    this.api.client.destroy();
+    this.api.destroy();
   }
 
   /** `await using provider = …` closes it. */
@@ -152,19 +160,42 @@ export class Ec2Provider implements Provider {
 
   // ---- start steps ----------------------------------------------------------------------------
 
-  async #selectImage(
-    job: StartAttributes,
-    progress: Progresser,
-    signal?: AbortSignal,
-  ): Promise<ResolvedImage> {
+  /** The image reference for the job, paired with each instance type of its architecture. */
+  async #plan(job: StartAttributes, progress: Progresser, signal?: AbortSignal): Promise<PlannedLaunch[]> {
     try {
       const reference = await this.#images.select(job, signal);
-      const image = await this.#images.resolve(reference, signal);
-      progress.progress({ message: `selected image "${image.name}"`, state: 'success' });
-      return image;
+      const plan = await planLaunch(
+        this.#types,
+        this.#images,
+        reference,
+        launchChoices(this.options, job.vmSize),
+        job.vmSize && this.options.VM_SIZE_MAP[job.vmSize] ? 'VM_SIZE_MAP' : 'INSTANCE_TYPE',
+        signal,
+      );
+      progress.progress({ message: `selected image "${plan[0]!.image.name}"`, state: 'success' });
+      return plan;
     } catch (error) {
       if (!signal?.aborted) progress.progress({ message: 'could not select image', state: 'failure' });
       throw error;
     }
+  }
+
+  /** Name, TAGS, the workerkit lifecycle tags and the Go worker's `travis.*` tags. */
+  #tags(job: StartAttributes, hostname: string): Record<string, string> {
+    const [org, repo] = (job.repository ?? '').split('/');
+    return {
+      ...(this.options.TAGS ?? {}),
+      Name: hostname,
+      ...(job.dist ? { 'travis.dist': job.dist } : {}),
+      ...(job.repository ? { 'travis.repo': job.repository } : {}),
+      ...(repo ? { 'travis.github_repo': repo } : {}),
+      ...(org && repo ? { 'travis.github_org': org } : {}),
+      ...(job.jobId ? { 'travis.job_id': job.jobId } : {}),
+      ...lifecycleLabels({
+        ownerId: this.#context.ownerId,
+        ...(job.jobId ? { jobId: job.jobId } : {}),
+        expiresAt: expiryFor(job.hardTimeoutMs),
+      }),
+    };
   }
 }

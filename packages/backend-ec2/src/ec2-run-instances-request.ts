@@ -1,6 +1,6 @@
 import type { RunInstancesCommandInput, Tag } from '@aws-sdk/client-ec2';
 import { DEFAULT_EXPIRY_GRACE_MS, DEFAULT_HARD_TIMEOUT_MS } from '@workerkit/core';
-import { type Ec2Config, isBurstable } from './ec2-options.js';
+import { type Ec2Options, isBurstable } from './ec2-options.js';
 
 export type Ec2Market = 'spot' | 'on-demand';
 
@@ -15,7 +15,7 @@ export interface LaunchChoice {
  * INSTANCE_TYPE_FALLBACKS; with SPOT every type as spot first, then (SPOT_FALLBACK_ON_DEMAND)
  * every type on demand.
  */
-export function launchChoices(config: Ec2Config, vmSize: string | undefined): LaunchChoice[] {
+export function launchChoices(config: Ec2Options, vmSize: string | undefined): LaunchChoice[] {
   const primary = (vmSize ? config.VM_SIZE_MAP[vmSize] : undefined) ?? config.INSTANCE_TYPE;
   const types = [...new Set([primary, ...config.INSTANCE_TYPE_FALLBACKS])];
   const markets: Ec2Market[] = config.SPOT
@@ -32,29 +32,27 @@ export function guestShutdownMinutes(hardTimeoutMs: number | undefined): number 
 }
 
 /**
- * The user data script: a guest-side shutdown timer (with
- * `InstanceInitiatedShutdownBehavior: terminate` a powered-off instance is terminated, so a
- * worker that dies cannot leak it past the job's hard timeout), the job's public key for
- * SSH_USER when the instance carries an admin KEY_NAME instead, then USER_DATA.
+ * The user data script, run once as root at first boot: the job's public key for SSH_USER (as
+ * the Go worker always did: the image's default user gets the key pair's key, the build user
+ * gets it here), a guest-side shutdown timer (with `InstanceInitiatedShutdownBehavior:
+ * terminate` a powered-off instance is terminated, so a worker that dies cannot leak it past the
+ * job's hard timeout), then USER_DATA.
  */
 export function renderUserData(
-  config: Ec2Config,
-  { hardTimeoutMs, authorizedKey }: { hardTimeoutMs: number | undefined; authorizedKey?: string | undefined },
+  config: Ec2Options,
+  { hardTimeoutMs, authorizedKey }: { hardTimeoutMs: number | undefined; authorizedKey: string },
 ): string {
   const minutes = guestShutdownMinutes(hardTimeoutMs);
+  const user = config.SSH_USER;
   const lines = [
     '#!/usr/bin/env bash',
+    '# workerkit: the job key for the build user.',
+    `install -d -m 700 -o ${user} -g ${user} ~${user}/.ssh`,
+    `echo '${authorizedKey.replace(/'/g, '')}' >> ~${user}/.ssh/authorized_keys`,
+    `chown ${user}:${user} ~${user}/.ssh/authorized_keys && chmod 600 ~${user}/.ssh/authorized_keys`,
     '# workerkit: power off after the hard timeout; the instance then terminates itself.',
     `shutdown -P +${minutes} 'workerkit: hard timeout guard' >/dev/null 2>&1 || (sleep ${minutes * 60} && poweroff) >/dev/null 2>&1 &`,
   ];
-  if (authorizedKey) {
-    const user = config.SSH_USER;
-    lines.push(
-      `install -d -m 700 -o ${user} -g ${user} ~${user}/.ssh`,
-      `echo '${authorizedKey.replace(/'/g, '')}' >> ~${user}/.ssh/authorized_keys`,
-      `chown ${user}:${user} ~${user}/.ssh/authorized_keys && chmod 600 ~${user}/.ssh/authorized_keys`,
-    );
-  }
   let script = `${lines.join('\n')}\n`;
   if (config.USER_DATA) script += `${config.USER_DATA}${config.USER_DATA.endsWith('\n') ? '' : '\n'}`;
   return script;
@@ -62,8 +60,10 @@ export function renderUserData(
 
 export interface RunInstancesRequestInput {
   imageId: string;
+  /** The AMI's root device name: DISK_SIZE and DISK_TYPE apply to it (unless DISK_DEVICE_NAME says otherwise). */
+  rootDeviceName: string;
   choice: LaunchChoice;
-  keyName: string;
+  keyName: string | undefined;
   userData: string;
   tags: Record<string, string>;
   clientToken: string;
@@ -71,7 +71,7 @@ export interface RunInstancesRequestInput {
 
 /** Builds the RunInstances input for one attempt. Pure: tested without any API. */
 export function buildRunInstancesRequest(
-  config: Ec2Config,
+  config: Ec2Options,
   input: RunInstancesRequestInput,
 ): RunInstancesCommandInput {
   const { choice } = input;
@@ -84,7 +84,7 @@ export function buildRunInstancesRequest(
     InstanceType: choice.instanceType as RunInstancesCommandInput['InstanceType'],
     MinCount: 1,
     MaxCount: 1,
-    KeyName: input.keyName,
+    ...(input.keyName ? { KeyName: input.keyName } : {}),
     ClientToken: input.clientToken,
     UserData: Buffer.from(input.userData).toString('base64'),
     InstanceInitiatedShutdownBehavior: 'terminate',
@@ -92,8 +92,13 @@ export function buildRunInstancesRequest(
     EbsOptimized: config.EBS_OPTIMIZED,
     BlockDeviceMappings: [
       {
-        DeviceName: config.DISK_DEVICE_NAME,
-        Ebs: { VolumeSize: config.DISK_SIZE, VolumeType: config.DISK_TYPE, DeleteOnTermination: true },
+        DeviceName: config.DISK_DEVICE_NAME ?? input.rootDeviceName,
+        Ebs: {
+          VolumeSize: config.DISK_SIZE,
+          VolumeType: config.DISK_TYPE,
+          ...(config.DISK_IOPS !== undefined ? { Iops: config.DISK_IOPS } : {}),
+          DeleteOnTermination: true,
+        },
       },
     ],
     TagSpecifications: [

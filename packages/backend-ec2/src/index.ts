@@ -1,12 +1,6 @@
-import {
-  type ProviderConfig,
-  type ProviderContext,
-  providerContext,
-  registerBackend,
-  toProviderConfig,
-} from '@workerkit/core';
-import { EC2_ALIAS, ec2Options, resolveEc2Config } from './ec2-options.js';
-import { Ec2Provider } from './ec2-provider.js';
+import { registerBackend } from '@workerkit/core';
+import { EC2_ALIAS, ec2Options } from './ec2-options.js';
+import { createEc2Provider } from './ec2-provider.js';
 
 export type { Ec2ApiOptions, Ec2CallCounts } from './ec2-client.js';
 export { createEc2Api, createEc2Client, Ec2Api } from './ec2-client.js';
@@ -20,15 +14,15 @@ export {
 export type { ResolvedImage } from './ec2-image.js';
 export { Ec2ImageResolver, newestImage } from './ec2-image.js';
 export { Ec2Instance, SPOT_TERMINATION_REASON } from './ec2-instance.js';
-export type { Ec2Config, Ec2ParsedOptions } from './ec2-options.js';
+export type { Ec2Options, Ec2ParsedOptions } from './ec2-options.js';
 export {
   EC2_ALIAS,
   ec2Options,
   isAmiId,
   isBurstable,
-  resolveEc2Config,
+  parseEc2Options,
 } from './ec2-options.js';
-export { Ec2Provider } from './ec2-provider.js';
+export { createEc2Provider, Ec2Provider } from './ec2-provider.js';
 export { AdaptiveRateLimiter } from './ec2-rate-limiter.js';
 export type { Ec2Market, LaunchChoice, RunInstancesRequestInput } from './ec2-run-instances-request.js';
 export {
@@ -38,18 +32,6 @@ export {
   renderUserData,
 } from './ec2-run-instances-request.js';
 export { hostKeysFromConsoleOutput } from './ec2-ssh-connect.js';
-
-/**
- * Creates an ec2 provider without touching the global registry. `config` holds the options
- * under their documented names (see README); bad values throw `InvalidConfigError` here,
- * before anything is created.
- */
-export function createEc2Provider(
-  config: ProviderConfig | Readonly<Record<string, string | undefined>> = {},
-  context: Partial<ProviderContext> = {},
-): Ec2Provider {
-  return new Ec2Provider(resolveEc2Config(toProviderConfig(config)), providerContext(context));
-}
 
 registerBackend({
   alias: EC2_ALIAS,

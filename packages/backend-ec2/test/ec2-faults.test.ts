@@ -168,10 +168,12 @@ describe('ec2 provider under EC2 faults', () => {
     const error = await rejection(
       providerWith({ BOOT_TIMEOUT: '600ms' }).start(job, { progress: { progress } }),
     );
-    expect(Date.now() - started).toBeLessThan(5000);
+    // Bounded by BOOT_TIMEOUT, not by the SSH wait's minutes (generous: the machine may be loaded).
+    expect(Date.now() - started).toBeLessThan(30_000);
     expect(error).toMatchObject({ name: 'ProviderApiError', retryable: true, code: 'BootTimeout' });
     expect(entries.map((e) => e.message)).toContain('timeout waiting for instance to be ready');
-    expect(launchedHere()).toMatchObject([{ state: 'terminated' }]);
+    expect(launchedHere()).toHaveLength(1);
+    expect(['shutting-down', 'terminated']).toContain(launchedHere()[0]!.state);
   });
 
   it('SSH never up: gives up after UPLOAD_RETRIES × UPLOAD_RETRY_SLEEP and cleans up', async () => {
@@ -179,15 +181,15 @@ describe('ec2 provider under EC2 faults', () => {
     const { entries, progress } = progressRecorder();
     const started = Date.now();
     const error = await rejection(
-      providerWith({ UPLOAD_RETRIES: '4', UPLOAD_RETRY_SLEEP: '200ms' }).start(job, {
+      providerWith({ BOOT_TIMEOUT: '1s', UPLOAD_RETRIES: '4', UPLOAD_RETRY_SLEEP: '200ms' }).start(job, {
         progress: { progress },
       }),
     );
     expect(SshNotReadyError.isInstance(error), String(error)).toBe(true);
-    expect(Date.now() - started).toBeLessThan(5000);
+    expect(Date.now() - started).toBeLessThan(30_000);
     expect(entries.map((e) => e.message)).toContain('could not establish ssh connectivity');
-    // The host key never appeared in the console output, so each attempt asked again.
-    expect(setup.emulator.calls.GetConsoleOutput).toBeGreaterThanOrEqual(2);
+    // Port 22 never answered, so the console was never asked: each attempt was a TCP dial.
+    expect(setup.emulator.calls.GetConsoleOutput).toBeUndefined();
   });
 
   it("a console host key that is not the server's: the connection is refused and the start cleaned up", async () => {
@@ -217,10 +219,12 @@ describe('ec2 provider under EC2 faults', () => {
   });
 
   it('spot interruption while booting: the start fails and leaves nothing', async () => {
-    setup.emulator.faults.spotInterruptionAfterMs = 0;
-    const error = await rejection(
+    const starting = rejection(
       providerWith({ SPOT: 'true', UPLOAD_RETRIES: '4', UPLOAD_RETRY_SLEEP: '200ms' }).start(job),
     );
+    while (launchedHere().length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await setup.emulator.interruptSpot(launchedHere()[0]!.instanceId, { noticeMs: 0 });
+    const error = await starting;
     expect(WorkerkitLike(error)).toBe(true);
     expect(launchedHere()).toMatchObject([{ stateReason: { code: 'Server.SpotInstanceTermination' } }]);
   });

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { getBackend, InvalidConfigError, ProviderConfig } from '@workerkit/core';
 import { describe, expect, it } from 'vitest';
-import { createEc2Provider, ec2Options, resolveEc2Config } from '../src/index.js';
+import { createEc2Provider, ec2Options, parseEc2Options } from '../src/index.js';
 
 const base = { IMAGE_DEFAULT: 'ami-0f1e2d3c4b5a69788' };
 
 function resolve(config: Record<string, string>) {
-  return resolveEc2Config(ProviderConfig.fromMap({ ...base, ...config }));
+  return parseEc2Options(ProviderConfig.fromMap({ ...base, ...config }));
 }
 
 function invalid(config: Record<string, string>): InvalidConfigError {
@@ -20,11 +20,11 @@ function invalid(config: Record<string, string>): InvalidConfigError {
 }
 
 describe('ec2 options', () => {
-  it('has the Go defaults', () => {
+  it('has the Go defaults, except a Nitro INSTANCE_TYPE', () => {
     const config = resolve({});
     expect(config).toMatchObject({
       REGION: 'eu-west-1',
-      INSTANCE_TYPE: 't2.micro',
+      INSTANCE_TYPE: 't3.micro',
       DISK_SIZE: 100,
       PUBLIC_IP: true,
       PUBLIC_IP_CONNECT: true,
@@ -99,6 +99,13 @@ describe('ec2 options', () => {
     expect(error.option).toBe(option);
     expect(error.message).toContain('ec2: invalid');
     expect(error.message).toContain(JSON.stringify(value));
+  });
+
+  it('refuses root disks EC2 refuses, and IMAGE_ALIASES (not supported)', () => {
+    expect(invalid({ DISK_TYPE: 'io1' }).option).toBe('DISK_IOPS');
+    expect(invalid({ DISK_TYPE: 'st1' }).option).toBe('DISK_TYPE');
+    expect(invalid({ DISK_TYPE: 'gp2', DISK_IOPS: '3000' }).option).toBe('DISK_IOPS');
+    expect(invalid({ IMAGE_ALIASES: 'xenial' }).message).toContain('image aliases are not supported');
   });
 
   it('checks options that depend on each other', () => {

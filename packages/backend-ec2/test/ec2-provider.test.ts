@@ -51,21 +51,31 @@ afterAll(async () => {
 });
 
 describe('ec2 provider', () => {
-  it('makes at most 6 API calls per job with an AMI id and instant boot', async () => {
+  it('makes at most 10 API calls for a first job with an AMI id, fewer for the next', async () => {
     const provider = providerWith({ IMAGE_DEFAULT: 'ami-0f1e2d3c4b5a69788' });
     setup.emulator.resetCalls();
-    const instance = await provider.start(job);
-    await instance.uploadScript('echo hi\n');
-    expect(await instance.runScript(new RecordingSink())).toMatchObject({ completed: true, exitCode: 0 });
-    await instance.stop();
-    expect(setup.emulator.calls).toEqual({
-      ImportKeyPair: 1,
-      RunInstances: 1,
-      DescribeInstances: 1,
-      GetConsoleOutput: 1,
-      TerminateInstances: 1,
-      DeleteKeyPair: 1,
-    });
+    for (const round of [1, 2]) {
+      const instance = await provider.start(job);
+      await instance.uploadScript('echo hi\n');
+      expect(await instance.runScript(new RecordingSink())).toMatchObject({ completed: true, exitCode: 0 });
+      await instance.stop();
+      const { DescribeInstances = 0, GetConsoleOutput = 0, ...once } = setup.emulator.calls;
+      // The instance type's architecture and the AMI are looked up once per provider.
+      expect(once).toEqual({
+        DescribeInstanceTypes: 1,
+        DescribeImages: 1,
+        ImportKeyPair: round,
+        RunInstances: round,
+        TerminateInstances: round,
+        DeleteKeyPair: round,
+      });
+      // Describe until the public address shows (EC2 may not know the new id at first), the
+      // console once port 22 answers: a few calls, not a poll per second.
+      expect(DescribeInstances + GetConsoleOutput, JSON.stringify(setup.emulator.calls)).toBeLessThanOrEqual(
+        4 * round,
+      );
+    }
+    expect(setup.emulator.totalCalls()).toBeLessThanOrEqual(18);
     expect(provider.api.calls).toEqual(setup.emulator.calls);
   });
 
@@ -104,6 +114,8 @@ describe('ec2 provider', () => {
       name: 'custom-image-1',
       ownerId: setup.emulator.accountId,
       creationDate: new Date(),
+      architecture: 'x86_64',
+      users: ['travis'],
     });
     const mapped = providerWith({ IMAGE_MAP: 'ruby:custom-image-*' });
     const ruby = await mapped.start({ ...job, language: 'ruby' });
@@ -158,8 +170,11 @@ describe('ec2 provider', () => {
       .start(job)
       .catch((e: unknown) => e);
     expect(ProviderApiError.isInstance(error)).toBe(true);
-    expect((error as Error).message).toContain('no available image named "no-such-image-*" owned by self');
-    expect(Object.keys(setup.emulator.calls)).toEqual(['DescribeImages']);
+    expect(error).toMatchObject({ retryable: false });
+    expect((error as Error).message).toContain(
+      'no available image named "no-such-image-*" owned by self of the architecture of t3.micro (x86_64)',
+    );
+    expect(Object.keys(setup.emulator.calls).sort()).toEqual(['DescribeImages', 'DescribeInstanceTypes']);
   });
 
   it('works with a key pair created by EC2 (KEY_PAIR=create)', async () => {
@@ -235,6 +250,21 @@ describe('ec2 provider', () => {
     }
   });
 
+  it.each([
+    [{}, 'not a tty'],
+    [{ PTY: 'true' }, '40 80'],
+  ] as const)('runs the script without a PTY unless asked (%j)', async (config, expected) => {
+    const instance = await providerWith(config).start(job);
+    try {
+      await instance.uploadScript('stty size 2>/dev/null || echo "not a tty"\n');
+      const sink = new RecordingSink();
+      expect(await instance.runScript(sink)).toMatchObject({ completed: true, exitCode: 0 });
+      expect(sink.text.trim()).toBe(expected);
+    } finally {
+      await instance.stop();
+    }
+  });
+
   it('takes credentials from the SDK default chain when the options give none', async () => {
     const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
     process.env.AWS_ACCESS_KEY_ID = setup.emulator.credentials.accessKeyId;
@@ -257,6 +287,42 @@ describe('ec2 provider', () => {
     } finally {
       restoreEnv('AWS_ACCESS_KEY_ID', saved.id);
       restoreEnv('AWS_SECRET_ACCESS_KEY', saved.secret);
+    }
+  });
+
+  it('setup(): refused credentials or a region EC2 does not offer are InvalidConfigErrors', async () => {
+    const badKey = await providerWith({ AWS_ACCESS_KEY_ID: 'AKIASTRANGER' })
+      .setup()
+      .catch((e: unknown) => e);
+    expect(badKey).toMatchObject({ name: 'InvalidConfigError', option: 'AWS_ACCESS_KEY_ID' });
+    const badRegion = await providerWith({ REGION: 'eu-north-9' })
+      .setup()
+      .catch((e: unknown) => e);
+    expect(badRegion).toMatchObject({ name: 'InvalidConfigError', option: 'REGION' });
+  });
+
+  it('setup(): no credentials anywhere is an InvalidConfigError', async () => {
+    const saved = { ...process.env };
+    for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE', 'AWS_SESSION_TOKEN'])
+      delete process.env[name];
+    // No shared config and no instance metadata service (it is not on loopback).
+    process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/credentials';
+    process.env.AWS_CONFIG_FILE = '/nonexistent/config';
+    process.env.AWS_EC2_METADATA_DISABLED = 'true';
+    try {
+      const {
+        AWS_ACCESS_KEY_ID: _id,
+        AWS_SECRET_ACCESS_KEY: _secret,
+        ...config
+      } = emulatorConfig(setup.emulator);
+      const provider = track(
+        createEc2Provider(config, { ownerId: 'ec2-test_1', logger: new RecordingLogger() }),
+      );
+      const error = await provider.setup().catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'InvalidConfigError', option: 'AWS_ACCESS_KEY_ID' });
+    } finally {
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
     }
   });
 

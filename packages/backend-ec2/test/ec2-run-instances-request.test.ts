@@ -4,15 +4,16 @@ import {
   buildRunInstancesRequest,
   guestShutdownMinutes,
   launchChoices,
+  parseEc2Options,
   renderUserData,
-  resolveEc2Config,
 } from '../src/index.js';
 
 const config = (extra: Record<string, string> = {}) =>
-  resolveEc2Config(ProviderConfig.fromMap({ IMAGE_DEFAULT: 'ami-0f1e2d3c4b5a69788', ...extra }));
+  parseEc2Options(ProviderConfig.fromMap({ IMAGE_DEFAULT: 'ami-0f1e2d3c4b5a69788', ...extra }));
 
 const input = {
   imageId: 'ami-0f1e2d3c4b5a69788',
+  rootDeviceName: '/dev/sda1',
   keyName: 'job-key',
   userData: '#!/bin/bash\ntrue\n',
   tags: { Name: 'travis-job-a-b-1', workerkit: 'true' },
@@ -100,13 +101,21 @@ describe('RunInstances request', () => {
 
   it('sets disk, EBS optimisation, instance profile by name or ARN, and spot options', () => {
     const byName = buildRunInstancesRequest(
-      config({ DISK_SIZE: '30', DISK_TYPE: 'io2', EBS_OPTIMIZED: 'true', IAM_INSTANCE_PROFILE: 'builder' }),
-      { ...input, choice: { instanceType: 'm5.large', market: 'spot' } },
+      config({
+        DISK_SIZE: '30',
+        DISK_TYPE: 'io2',
+        DISK_IOPS: '3000',
+        EBS_OPTIMIZED: 'true',
+        IAM_INSTANCE_PROFILE: 'builder',
+      }),
+      { ...input, rootDeviceName: '/dev/xvda', choice: { instanceType: 'm5.large', market: 'spot' } },
     );
     expect(byName).toMatchObject({
       EbsOptimized: true,
       IamInstanceProfile: { Name: 'builder' },
-      BlockDeviceMappings: [{ Ebs: { VolumeSize: 30, VolumeType: 'io2' } }],
+      BlockDeviceMappings: [
+        { DeviceName: '/dev/xvda', Ebs: { VolumeSize: 30, VolumeType: 'io2', Iops: 3000 } },
+      ],
       InstanceMarketOptions: {
         MarketType: 'spot',
         SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate' },
@@ -139,7 +148,7 @@ describe('launch choices', () => {
       { instanceType: 't3.large', market: 'on-demand' },
     ]);
     expect(launchChoices(config({ SPOT: 'true', SPOT_FALLBACK_ON_DEMAND: 'false' }), undefined)).toEqual([
-      { instanceType: 't2.micro', market: 'spot' },
+      { instanceType: 't3.micro', market: 'spot' },
     ]);
   });
 });
@@ -149,6 +158,7 @@ describe('user data', () => {
     const extra = '#cloud-boothook\necho extra\n';
     const script = renderUserData(config({ USER_DATA: Buffer.from(extra).toString('base64url') }), {
       hardTimeoutMs: 50 * 60_000,
+      authorizedKey: 'ssh-ed25519 AAAAC3Nza job',
     });
     expect(guestShutdownMinutes(50 * 60_000)).toBe(65);
     expect(script).toMatch(/^#!\/usr\/bin\/env bash\n/);
@@ -156,8 +166,8 @@ describe('user data', () => {
     expect(script.endsWith(extra)).toBe(true);
   });
 
-  it('authorizes the job key for SSH_USER when an admin KEY_NAME is used', () => {
-    const script = renderUserData(config({ KEY_NAME: 'admin', SSH_USER: 'builder' }), {
+  it('always authorizes the job key for SSH_USER, as the Go worker did', () => {
+    const script = renderUserData(config({ SSH_USER: 'builder' }), {
       hardTimeoutMs: undefined,
       authorizedKey: 'ssh-ed25519 AAAAC3Nza job',
     });

@@ -7,7 +7,11 @@ import {
 } from '@workerkit/testkit';
 import { createEc2Provider, type Ec2Provider } from '../src/index.js';
 
-/** Options that point the provider at an emulator, with waits sized for instant boots. */
+/**
+ * Options that point the provider at an emulator (strict by default: realistic timing scaled
+ * down), with waits sized for it. INSTANCE_TYPE and SSH_USER keep their defaults (t3.micro,
+ * travis): the defaults must run a job.
+ */
 export function emulatorConfig(
   emulator: Ec2Emulator,
   extra: Record<string, string> = {},
@@ -18,13 +22,11 @@ export function emulatorConfig(
     AWS_ACCESS_KEY_ID: emulator.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: emulator.credentials.secretAccessKey,
     IMAGE_DEFAULT: 'workerkit-ubuntu-jammy-*',
-    INSTANCE_TYPE: 't3.micro',
-    SSH_USER: emulator.sshUser,
     SSH_PORT: String(emulator.sshPort),
     BOOT_POLL_SLEEP: '50ms',
     BOOT_TIMEOUT: '20s',
     UPLOAD_RETRIES: '40',
-    UPLOAD_RETRY_SLEEP: '250ms',
+    UPLOAD_RETRY_SLEEP: '150ms',
     SSH_DIAL_TIMEOUT: '2s',
     API_MAX_ATTEMPTS: '4',
     API_RETRY_BASE: '20ms',

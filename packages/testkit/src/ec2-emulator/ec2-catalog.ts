@@ -1,44 +1,40 @@
 import type { Ec2EmulatorState } from './ec2-emulator-state.js';
-import type { EmulatedImage } from './ec2-emulator-types.js';
+import type { EmulatedImage, EmulatedSecurityGroup, EmulatedSubnet } from './ec2-emulator-types.js';
 import { checkFilters, Ec2ApiError } from './ec2-errors.js';
 import { type Ec2QueryParams, matchesFilters, tagFilterValues } from './ec2-query.js';
 import { list, node, tagSet, type XmlValue } from './ec2-xml.js';
 
-export const DEFAULT_INSTANCE_TYPES = [
-  't2.micro',
-  't2.small',
-  't2.medium',
-  't3.micro',
-  't3.small',
-  't3.medium',
-  't3.large',
-  't3a.medium',
-  'm5.large',
-  'm5.xlarge',
-  'm6g.large',
-  'm6g.xlarge',
-  'm6g.2xlarge',
-  'm6g.4xlarge',
-  'c5.large',
-  'c5.xlarge',
-];
-
-/** Two build images of the account (an older and a newer one) and a public Amazon one. */
+/**
+ * The account's build images (Ubuntu with a `travis` user, as Travis CI images have): an older
+ * and a newer x86_64 one and the newest of all for arm64, so a name pattern alone matches both
+ * architectures; and a public Amazon Linux image (root `/dev/xvda`, user `ec2-user`).
+ */
 export function defaultImages(accountId: string): EmulatedImage[] {
+  const build = { ownerId: accountId, defaultUser: 'ubuntu', users: ['travis'], rootDeviceName: '/dev/sda1' };
   return [
     {
+      ...build,
       imageId: 'ami-0a1b2c3d4e5f60718',
       name: 'workerkit-ubuntu-jammy-20260101',
-      ownerId: accountId,
+      architecture: 'x86_64',
       creationDate: new Date('2026-01-01T00:00:00Z'),
       description: 'workerkit build image (emulated), older',
     },
     {
+      ...build,
       imageId: 'ami-0f1e2d3c4b5a69788',
       name: 'workerkit-ubuntu-jammy-20260301',
-      ownerId: accountId,
+      architecture: 'x86_64',
       creationDate: new Date('2026-03-01T00:00:00Z'),
-      description: 'workerkit build image (emulated), newest',
+      description: 'workerkit build image (emulated), newest x86_64',
+    },
+    {
+      ...build,
+      imageId: 'ami-0c4d5e6f708192a3b',
+      name: 'workerkit-ubuntu-jammy-20260315',
+      architecture: 'arm64',
+      creationDate: new Date('2026-03-15T00:00:00Z'),
+      description: 'workerkit build image (emulated), arm64',
     },
     {
       imageId: 'ami-0123456789abcdef0',
@@ -46,8 +42,30 @@ export function defaultImages(accountId: string): EmulatedImage[] {
       ownerId: '137112412989',
       ownerAlias: 'amazon',
       isPublic: true,
+      architecture: 'x86_64',
+      rootDeviceName: '/dev/xvda',
+      defaultUser: 'ec2-user',
       creationDate: new Date('2026-01-01T00:00:00Z'),
     },
+  ];
+}
+
+/** The default VPC of the emulated account. */
+export const DEFAULT_VPC_ID = 'vpc-0e1a2b3c4d5e6f708';
+
+/** Two subnets of the default VPC (the first is the one tests name). */
+export function defaultSubnets(region: string): EmulatedSubnet[] {
+  return [
+    { subnetId: 'subnet-0123abcd', vpcId: DEFAULT_VPC_ID, availabilityZone: `${region}a` },
+    { subnetId: 'subnet-0456cdef', vpcId: DEFAULT_VPC_ID, availabilityZone: `${region}b` },
+  ];
+}
+
+/** The default VPC's `default` group and one more (`builds`). */
+export function defaultSecurityGroups(): EmulatedSecurityGroup[] {
+  return [
+    { groupId: 'sg-0d1e2f3a4b5c6d7e8', groupName: 'default', vpcId: DEFAULT_VPC_ID },
+    { groupId: 'sg-0123abcd', groupName: 'builds', vpcId: DEFAULT_VPC_ID },
   ];
 }
 
@@ -64,6 +82,7 @@ export function describeImages(ec2: Ec2EmulatorState, params: Ec2QueryParams): R
         'image-id': [image.imageId],
         state: [image.state ?? 'available'],
         architecture: [image.architecture ?? 'x86_64'],
+        'root-device-name': [image.rootDeviceName ?? '/dev/sda1'],
         'owner-id': [image.ownerId],
         'owner-alias': image.ownerAlias ? [image.ownerAlias] : [],
         'is-public': [String(image.isPublic ?? false)],
@@ -107,11 +126,16 @@ export function describeImages(ec2: Ec2EmulatorState, params: Ec2QueryParams): R
           name: image.name,
           description: image.description,
           rootDeviceType: 'ebs',
-          rootDeviceName: '/dev/sda1',
+          rootDeviceName: image.rootDeviceName ?? '/dev/sda1',
           blockDeviceMapping: list([
             node({
-              deviceName: '/dev/sda1',
-              ebs: node({ volumeSize: 8, deleteOnTermination: true, volumeType: 'gp3' }),
+              deviceName: image.rootDeviceName ?? '/dev/sda1',
+              ebs: node({
+                snapshotId: `snap-${image.imageId.slice(4)}`,
+                volumeSize: image.rootVolumeSize ?? 8,
+                deleteOnTermination: true,
+                volumeType: 'gp3',
+              }),
             }),
           ]),
           virtualizationType: 'hvm',
@@ -135,20 +159,24 @@ export function describeInstanceTypes(
         `The following supplied instance types do not exist: [${type}]`,
       );
   }
-  const selected = asked.length > 0 ? asked : [...ec2.instanceTypes];
+  const selected = asked.length > 0 ? asked : [...ec2.instanceTypes.keys()];
   return {
     instanceTypeSet: list(
-      selected.map((instanceType) =>
-        node({
-          instanceType,
+      selected.map((name) => {
+        const type = ec2.instanceTypes.get(name)!;
+        return node({
+          instanceType: type.instanceType,
           currentGeneration: true,
-          burstablePerformanceSupported: /^t\d/.test(instanceType),
           supportedUsageClasses: list(['on-demand', 'spot']),
-          processorInfo: node({
-            supportedArchitectures: list([instanceType.startsWith('m6g') ? 'arm64' : 'x86_64']),
-          }),
-        }),
-      ),
+          supportedRootDeviceTypes: list(['ebs']),
+          supportedVirtualizationTypes: list(['hvm']),
+          hypervisor: type.hypervisor,
+          processorInfo: node({ supportedArchitectures: list([type.architecture]) }),
+          vCpuInfo: node({ defaultVCpus: type.vcpus }),
+          memoryInfo: node({ sizeInMiB: type.memoryMiB }),
+          burstablePerformanceSupported: type.burstable,
+        });
+      }),
     ),
   };
 }

@@ -24,7 +24,7 @@ import {
 import { Client as SshClient } from 'ssh2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyMaterial } from './ec2-key-material.js';
-import { type Ec2Emulator, startEc2Emulator } from './index.js';
+import { type Ec2Emulator, Ec2Faults, startEc2Emulator } from './index.js';
 
 let emulator: Ec2Emulator;
 let ec2: EC2Client;
@@ -36,7 +36,7 @@ beforeAll(async () => {
   const dead = spawnSync('true').pid;
   const base = process.getuid?.() === 0 ? '/var/tmp' : tmpdir();
   staleGuestDir = mkdtempSync(path.join(base, `ec2-emulator-guest-${dead}-i-0stale-`));
-  emulator = await startEc2Emulator({ bootDelayMs: 50 });
+  emulator = await startEc2Emulator();
   ec2 = new EC2Client({
     region: emulator.region,
     endpoint: emulator.endpoint,
@@ -53,6 +53,7 @@ afterAll(async () => {
 afterEach(async () => {
   emulator.faults.clear();
   const live = emulator.liveInstances().map((instance) => instance.instanceId);
+  for (const id of live) await visible(id);
   if (live.length > 0) await ec2.send(new TerminateInstancesCommand({ InstanceIds: live }));
   for (const pair of emulator.keyPairs())
     await ec2.send(new DeleteKeyPairCommand({ KeyPairId: pair.keyPairId }));
@@ -75,12 +76,46 @@ async function errorOf(promise: Promise<unknown>): Promise<EC2ServiceException> 
 }
 
 async function waitRunning(instanceId: string): Promise<Instance> {
+  await visible(instanceId);
   await waitUntilInstanceRunning(
     { client: ec2, maxWaitTime: 20, minDelay: 0.05, maxDelay: 0.2 },
     { InstanceIds: [instanceId] },
   );
   const described = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
   return described.Reservations![0]!.Instances![0]!;
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Waits out eventual consistency: until the new id is known to DescribeInstances. */
+async function visible(instanceId: string): Promise<void> {
+  for (;;) {
+    const found = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })).then(
+      () => true,
+      (error: unknown) => {
+        if ((error as Error).name !== 'InvalidInstanceID.NotFound') throw error;
+        return false;
+      },
+    );
+    if (found) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Waits until the console output (Latest, Nitro) shows the host keys, i.e. sshd is up. */
+async function hostKeysOf(instanceId: string): Promise<string[]> {
+  for (;;) {
+    const answer = await ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest: true }));
+    const keys = hostKeysFromConsole(Buffer.from(answer.Output ?? '', 'base64').toString());
+    if (keys.length > 0) return keys;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function hostKeysFromConsole(output: string): string[] {
@@ -95,6 +130,7 @@ async function sshExec(
   privateKey: string,
   expectedHostKey: string,
   command: string,
+  username = 'ubuntu',
 ): Promise<string> {
   const expected = Buffer.from(expectedHostKey.split(' ')[1]!, 'base64');
   return new Promise<string>((resolve, reject) => {
@@ -118,7 +154,7 @@ async function sshExec(
       .connect({
         host,
         port: emulator.sshPort,
-        username: emulator.sshUser,
+        username,
         privateKey,
         readyTimeout: 5000,
         hostVerifier: (key: Buffer) => key.equals(expected),
@@ -159,8 +195,6 @@ describe('EC2 emulator through the unmodified @aws-sdk/client-ec2', () => {
     expect(launched.Tags).toEqual([{ Key: 'Name', Value: 'job-1' }]);
     const running = await waitRunning(launched.InstanceId!);
     expect(running.State?.Name).toBe('running');
-    // Booting the first guest of this process swept the dead process's guest away.
-    expect(existsSync(staleGuestDir)).toBe(false);
     expect(running.PrivateIpAddress).toMatch(/^127\./);
     expect(running.PublicIpAddress).toMatch(/^127\./);
     expect(running.MetadataOptions?.HttpTokens).toBe('required');
@@ -175,20 +209,26 @@ describe('EC2 emulator through the unmodified @aws-sdk/client-ec2', () => {
       blockDevices: [{ deviceName: '/dev/sda1', volumeSize: 30, deleteOnTermination: true }],
     });
 
-    const consoleOutput = await ec2.send(
-      new GetConsoleOutputCommand({ InstanceId: launched.InstanceId!, Latest: true }),
-    );
-    const hostKeys = hostKeysFromConsole(Buffer.from(consoleOutput.Output!, 'base64').toString());
+    const hostKeys = await hostKeysOf(launched.InstanceId!);
     expect(hostKeys).toHaveLength(1);
+    // Booting the first guest of this process swept the dead process's guest away.
+    expect(existsSync(staleGuestDir)).toBe(false);
     const whoami = await sshExec(
       running.PrivateIpAddress!,
       created.KeyMaterial!,
       hostKeys[0]!,
-      'echo $HOME; id -un',
+      'echo $HOME; echo $USER',
     );
     expect(whoami).toMatch(
-      new RegExp(`^/.*ec2-emulator-guest-\\d+-${launched.InstanceId}-.*/home\\n${emulator.sshUser}\\n$`),
+      new RegExp(`^/.*ec2-emulator-guest-\\d+-${launched.InstanceId}-.*/homes/ubuntu\\nubuntu\\n$`),
     );
+    // The image's travis user exists but nobody gave it a key; root logins are refused.
+    await expect(
+      sshExec(running.PrivateIpAddress!, created.KeyMaterial!, hostKeys[0]!, 'true', 'travis'),
+    ).rejects.toThrow();
+    await expect(
+      sshExec(running.PrivateIpAddress!, created.KeyMaterial!, hostKeys[0]!, 'true', 'root'),
+    ).rejects.toThrow();
     const probe = `ec2-emulator-probe-${launched.InstanceId}`;
     expect(
       await sshExec(
@@ -264,6 +304,8 @@ describe('EC2 emulator through the unmodified @aws-sdk/client-ec2', () => {
     );
     const idA = a.Instances![0]!.InstanceId!;
     const idB = b.Instances![0]!.InstanceId!;
+    await visible(idA);
+    await visible(idB);
     const ids = async (filters: { Name: string; Values: string[] }[]) =>
       (await ec2.send(new DescribeInstancesCommand({ Filters: filters })))
         .Reservations!.flatMap((r) => r.Instances!.map((i) => i.InstanceId))
@@ -283,6 +325,7 @@ describe('EC2 emulator through the unmodified @aws-sdk/client-ec2', () => {
     const more = await Promise.all(
       Array.from({ length: 5 }, () => ec2.send(new RunInstancesCommand(runInput()))),
     );
+    for (const run of more) await visible(run.Instances![0]!.InstanceId!);
     const pages: string[][] = [];
     for await (const page of paginateDescribeInstances({ client: ec2, pageSize: 5 }, {})) {
       pages.push(page.Reservations!.flatMap((r) => r.Instances!.map((i) => i.InstanceId!)));
@@ -312,9 +355,10 @@ describe('EC2 emulator through the unmodified @aws-sdk/client-ec2', () => {
         Filters: [{ Name: 'name', Values: ['workerkit-ubuntu-jammy-*'] }],
       }),
     );
-    expect(byName.Images?.map((i) => i.ImageId).sort()).toEqual([
-      'ami-0a1b2c3d4e5f60718',
-      'ami-0f1e2d3c4b5a69788',
+    expect(byName.Images?.map((i) => [i.ImageId, i.Architecture]).sort()).toEqual([
+      ['ami-0a1b2c3d4e5f60718', 'x86_64'],
+      ['ami-0c4d5e6f708192a3b', 'arm64'],
+      ['ami-0f1e2d3c4b5a69788', 'x86_64'],
     ]);
     expect(byName.Images?.find((i) => i.ImageId === image)?.CreationDate).toBe('2026-03-01T00:00:00.000Z');
     const amazon = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
@@ -487,20 +531,22 @@ describe('EC2 emulator faults', () => {
       ),
     );
     const running = await waitRunning(run.Instances![0]!.InstanceId!);
-    const consoleOutput = await ec2.send(new GetConsoleOutputCommand({ InstanceId: running.InstanceId! }));
-    const hostKey = hostKeysFromConsole(Buffer.from(consoleOutput.Output!, 'base64').toString())[0]!;
+    const hostKey = (await hostKeysOf(running.InstanceId!))[0]!;
+    // The guest polls its instance metadata for the interruption notice, as a spot-aware job does.
     const session = sshExec(
       running.PrivateIpAddress!,
       created.KeyMaterial!,
       hostKey,
-      'echo started; sleep 30; echo finished',
+      'echo started; while ! a=$(curl -sf "$AWS_EC2_METADATA_SERVICE_ENDPOINT/latest/meta-data/spot/instance-action"); do sleep 0.05; done; echo "notice $a"; sleep 30; echo finished',
     );
     await new Promise((resolve) => setTimeout(resolve, 300));
     const before = Date.now();
-    await emulator.interruptSpot(running.InstanceId!);
+    await emulator.interruptSpot(running.InstanceId!, { noticeMs: 1000 });
     const output = await session.catch((error: unknown) => String(error));
+    expect(output).toMatch(/notice \{"action":"terminate","time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"\}/);
     expect(output).not.toContain('finished');
-    expect(Date.now() - before).toBeLessThan(5000);
+    expect(Date.now() - before).toBeGreaterThanOrEqual(1000);
+    expect(Date.now() - before).toBeLessThan(30_000);
     const described = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [running.InstanceId!] }));
     const instance = described.Reservations![0]!.Instances![0]!;
     expect(instance.StateReason?.Code).toBe('Server.SpotInstanceTermination');
@@ -519,34 +565,26 @@ describe('EC2 emulator faults', () => {
     );
     const id = run.Instances![0]!.InstanceId!;
     await waitRunning(id);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await waitFor(() => emulator.instances().find((i) => i.instanceId === id)?.state === 'terminated');
     expect(emulator.instances().find((i) => i.instanceId === id)).toMatchObject({
       state: 'terminated',
       stateReason: { code: 'Server.SpotInstanceTermination' },
     });
   });
 
-  it('throttles above N calls a second', async () => {
-    emulator.faults.throttle(5);
-    const outcomes = await Promise.all(
-      Array.from({ length: 12 }, () =>
-        ec2.send(new DescribeImagesCommand({ ImageIds: [image] })).then(
-          () => 'ok',
-          (error: EC2ServiceException) => error.name,
-        ),
-      ),
-    );
-    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(5);
-    expect(outcomes.filter((o) => o === 'RequestLimitExceeded')).toHaveLength(7);
-    await new Promise((resolve) => setTimeout(resolve, 450));
-    const refilled = await Promise.all(
-      Array.from({ length: 3 }, () =>
-        ec2.send(new DescribeImagesCommand({ ImageIds: [image] })).then(
-          () => 'ok',
-          (error: EC2ServiceException) => error.name,
-        ),
-      ),
-    );
-    expect(refilled.filter((o) => o === 'ok')).toHaveLength(2);
+  it('throttles above N calls a second: a token bucket of N, refilled at N/s', async () => {
+    // The bucket on the emulator's clock (the clock passed in), so machine load cannot change it.
+    const faults = new Ec2Faults();
+    faults.throttle(5);
+    const t0 = performance.now();
+    const first = Array.from({ length: 12 }, () => faults.takeThrottleToken(t0));
+    expect(first.filter(Boolean)).toHaveLength(5);
+    const refilled = Array.from({ length: 3 }, () => faults.takeThrottleToken(t0 + 450));
+    expect(refilled).toEqual([true, true, false]);
+    // Through the SDK: an empty bucket answers RequestLimitExceeded (HTTP 503).
+    emulator.faults.throttle(1);
+    emulator.faults.takeThrottleToken();
+    const throttled = await errorOf(ec2.send(new DescribeImagesCommand({ ImageIds: [image] })));
+    expect([throttled.name, throttled.$metadata.httpStatusCode]).toEqual(['RequestLimitExceeded', 503]);
   });
 });

@@ -1,11 +1,20 @@
 import type { AddressInfo } from 'node:net';
 import { freePort } from '../sshd/free-port.js';
 import { Ec2EmulatorState } from './ec2-emulator-state.js';
-import type { EmulatedImage, EmulatedInstance, EmulatedKeyPair } from './ec2-emulator-types.js';
+import type {
+  EmulatedImage,
+  EmulatedInstance,
+  EmulatedKeyPair,
+  EmulatedSecurityGroup,
+  EmulatedSubnet,
+} from './ec2-emulator-types.js';
 import type { Ec2Faults } from './ec2-faults.js';
 import type { Ec2GuestBooter } from './ec2-guest.js';
 import { createEc2Server } from './ec2-http.js';
-import { cancelTimers, interrupt, stopGuest } from './ec2-instance-lifecycle.js';
+import { cancelTimers, interrupt, type SpotInterruption, stopGuest } from './ec2-instance-lifecycle.js';
+import type { EmulatedInstanceType } from './ec2-instance-types.js';
+import { instanceMetadataEndpoint } from './ec2-metadata.js';
+import type { Ec2TimingProfile, Ec2Timings } from './ec2-timing.js';
 
 export interface Ec2EmulatorOptions {
   /** Default "us-east-1". */
@@ -15,18 +24,26 @@ export interface Ec2EmulatorOptions {
   /** Static credentials the emulator accepts (others get AuthFailure). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /**
-   * How long an instance stays `pending` (default 0: instant boot — RunInstances answers, still
-   * "pending" as EC2 does, once the guest's sshd is up, so the next DescribeInstances sees it running).
+   * `realistic` (default): pending, SSH-up, console posting, shutdown, eventual consistency and
+   * the spot notice take AWS's documented times, multiplied by `timeFactor`. `instant`: no
+   * delays at all — RunInstances answers (still "pending", as EC2 does) once the guest's sshd
+   * is up, the console is posted at once, new ids are visible at once; for tests that ask.
    */
-  bootDelayMs?: number;
-  /** How long after `running` its sshd starts (default 0). */
-  sshDelayMs?: number;
-  /** How long `shutting-down` lasts before `terminated` (default 0). */
-  terminateDelayMs?: number;
-  /** AMIs (default: one Ubuntu-like image owned by the account, plus an older one). */
+  profile?: Ec2TimingProfile;
+  /** Scale of the realistic profile (default 0.01: a 60 s boot takes 0.6 s). */
+  timeFactor?: number;
+  /** Ranges in ms (not scaled) replacing the profile's, e.g. `{ consistency: [500, 500] }`. */
+  timings?: Partial<Ec2Timings>;
+  /** AMIs (default: the account's x86_64 and arm64 build images and a public Amazon Linux one). */
   images?: EmulatedImage[];
-  /** Instance types RunInstances accepts (default: a common set incl. t2/t3/m5/m6g/c5). */
-  instanceTypes?: string[];
+  /** Instance types RunInstances accepts (default: Xen, Nitro and Graviton types, `DEFAULT_INSTANCE_TYPES`). */
+  instanceTypes?: readonly EmulatedInstanceType[];
+  /** Subnets (default: two in the default VPC, `subnet-0123abcd` first). */
+  subnets?: readonly EmulatedSubnet[];
+  /** Security groups (default: the default VPC's `default` and `builds` = `sg-0123abcd`). */
+  securityGroups?: readonly EmulatedSecurityGroup[];
+  /** On-Demand vCPUs the account may run at once; over it RunInstances answers `VcpuLimitExceeded`. */
+  vcpuLimit?: number;
   /** Boots an instance's guest (default: a private OpenSSH sshd on the instance's address). */
   bootGuest?: Ec2GuestBooter;
 }
@@ -39,8 +56,8 @@ export interface Ec2Emulator {
   readonly accountId: string;
   /** The port every instance's sshd listens on (its address differs per instance). */
   readonly sshPort: number;
-  /** The user the guests accept logins for. */
-  readonly sshUser: string;
+  /** The timings in force (the profile's, scaled, with overrides). */
+  readonly timings: Readonly<Ec2Timings>;
   readonly faults: Ec2Faults;
   /** Calls per action, failed and throttled ones included. */
   readonly calls: Readonly<Record<string, number>>;
@@ -51,16 +68,23 @@ export interface Ec2Emulator {
   /** Zeroes `calls` and `errors`. */
   resetCalls(): void;
   instances(): EmulatedInstance[];
-  /** Instances not yet `terminated` (pending, running or shutting-down). */
+  /**
+   * Instances that still run or can run again: pending, running, stopping or stopped (not
+   * those shutting down or terminated, which EC2 finishes on its own).
+   */
   liveInstances(): EmulatedInstance[];
   keyPairs(): EmulatedKeyPair[];
   images(): EmulatedImage[];
   addImage(image: EmulatedImage): void;
   /**
-   * Reclaims a spot instance now, as EC2 does: state-reason `Server.SpotInstanceTermination`,
-   * its sshd and every session killed, then terminated.
+   * Reclaims a spot instance as EC2 does: the interruption notice (metadata
+   * `spot/instance-action`) for `noticeMs` (default the profile's two minutes), then
+   * `shutting-down` with state reason `Server.SpotInstanceTermination`, the guest shut down
+   * (by default its processes get SIGTERM first), then terminated. Resolves when the guest is gone.
    */
-  interruptSpot(instanceId: string): Promise<void>;
+  interruptSpot(instanceId: string, options?: SpotInterruption): Promise<void>;
+  /** The instance metadata endpoint of an instance (what its guest finds in `AWS_EC2_METADATA_SERVICE_ENDPOINT`). */
+  metadataEndpoint(instanceId: string): string;
   /** Waits until every guest process started so far has exited. */
   settled(): Promise<void>;
   /** Kills every guest and closes the server. */
@@ -77,6 +101,7 @@ export async function startEc2Emulator(options: Ec2EmulatorOptions = {}): Promis
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  ec2.endpoint = `http://127.0.0.1:${port}`;
   const { calls, errors, images, instances, keyPairs, guestStops } = ec2;
 
   const snapshot = (data: EmulatedInstance): EmulatedInstance => structuredClone(data);
@@ -87,7 +112,7 @@ export async function startEc2Emulator(options: Ec2EmulatorOptions = {}): Promis
     credentials: ec2.credentials,
     accountId: ec2.accountId,
     sshPort: ec2.sshPort,
-    sshUser: guestUser(),
+    timings: ec2.timings,
     faults: ec2.faults,
     calls,
     errors,
@@ -99,36 +124,32 @@ export async function startEc2Emulator(options: Ec2EmulatorOptions = {}): Promis
     instances: () => [...instances.values()].map((record) => snapshot(record.data)),
     liveInstances: () =>
       [...instances.values()]
-        .filter((record) => record.data.state !== 'terminated')
+        .filter((record) => record.data.state !== 'terminated' && record.data.state !== 'shutting-down')
         .map((record) => snapshot(record.data)),
     keyPairs: () => [...keyPairs.values()].map((pair) => structuredClone(pair)),
     images: () => [...images.values()].map((image) => structuredClone(image)),
     addImage(image) {
       images.set(image.imageId, image);
     },
-    async interruptSpot(instanceId) {
+    async interruptSpot(instanceId, interruption) {
       const record = instances.get(instanceId);
       if (!record) throw new Error(`no instance ${instanceId}`);
       if (record.data.market !== 'spot') throw new Error(`${instanceId} is not a spot instance`);
-      await interrupt(ec2, record);
+      await interrupt(ec2, record, interruption);
     },
+    metadataEndpoint: (instanceId) => instanceMetadataEndpoint(ec2, instanceId),
     async settled() {
       await Promise.all([...instances.values()].map((record) => record.booting));
-      await Promise.all([...guestStops]);
+      while (guestStops.size > 0) await Promise.all([...guestStops]);
     },
     async stop() {
       ec2.stopped = true;
       for (const record of instances.values()) cancelTimers(record);
       await Promise.all([...instances.values()].map((record) => record.booting?.catch(() => {})));
       for (const record of instances.values()) stopGuest(ec2, record);
-      await Promise.all([...guestStops]);
+      while (guestStops.size > 0) await Promise.all([...guestStops]);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** Guests run sshd as this process's user, so that is who logs in. */
-function guestUser(): string {
-  return process.env.USER ?? 'root';
 }

@@ -29,6 +29,18 @@ export interface CapacityFault {
   market?: 'spot' | 'on-demand';
 }
 
+/** The capacity and quota codes RunInstances answers with (EC2 error codes reference). */
+export type LaunchFailureCode =
+  | 'InsufficientInstanceCapacity'
+  | 'Unsupported'
+  | 'InstanceLimitExceeded'
+  | 'VcpuLimitExceeded'
+  | 'MaxSpotInstanceCountExceeded';
+
+interface LaunchFault extends CapacityFault {
+  code: LaunchFailureCode;
+}
+
 interface QueuedFailure {
   action: Ec2Action | '*';
   error: Ec2ErrorSpec;
@@ -48,8 +60,7 @@ export function statusForCode(code: string): number {
  */
 export class Ec2Faults {
   #queue: QueuedFailure[] = [];
-  #capacity: CapacityFault[] = [];
-  #unsupportedTypes = new Set<string>();
+  #launchFaults: LaunchFault[] = [];
   #throttle: { perSecond: number; tokens: number; refilledAt: number } | undefined;
   /** New instances never leave `pending`. */
   stuckInPending = false;
@@ -60,7 +71,7 @@ export class Ec2Faults {
    * client sees when someone is in the middle): a host-key check must refuse the connection.
    */
   forgedConsoleHostKeys = false;
-  /** Spot instances are interrupted this long after they reach `running` (undefined: never). */
+  /** Spot instances get their interruption notice this long after they reach `running` (undefined: never). */
   spotInterruptionAfterMs: number | undefined;
 
   /** The next `times` calls of `action` ('*': any action) fail with `error`. */
@@ -81,12 +92,20 @@ export class Ec2Faults {
 
   /** RunInstances for this type answers `Unsupported` (the type is not offered here) until cleared. */
   unsupportedInstanceType(instanceType: string): void {
-    this.#unsupportedTypes.add(instanceType);
+    this.launchFails('Unsupported', { instanceType });
   }
 
   /** RunInstances matching `fault` answers `InsufficientInstanceCapacity` until cleared. */
   insufficientCapacity(fault: CapacityFault = {}): void {
-    this.#capacity.push(fault);
+    this.launchFails('InsufficientInstanceCapacity', fault);
+  }
+
+  /**
+   * RunInstances matching `fault` answers `code` (with EC2's HTTP status and message) until
+   * cleared; the first matching fault wins.
+   */
+  launchFails(code: LaunchFailureCode, fault: CapacityFault = {}): void {
+    this.#launchFaults.push({ code, ...fault });
   }
 
   /**
@@ -100,8 +119,7 @@ export class Ec2Faults {
 
   clear(): void {
     this.#queue = [];
-    this.#capacity = [];
-    this.#unsupportedTypes.clear();
+    this.#launchFaults = [];
     this.#throttle = undefined;
     this.stuckInPending = false;
     this.sshNeverUp = false;
@@ -133,17 +151,12 @@ export class Ec2Faults {
     return entry.error;
   }
 
-  /** @internal */
-  lacksCapacity(instanceType: string, market: 'spot' | 'on-demand'): boolean {
-    return this.#capacity.some(
+  /** @internal The injected launch failure for this type and market, if any. */
+  launchFailure(instanceType: string, market: 'spot' | 'on-demand'): LaunchFailureCode | undefined {
+    return this.#launchFaults.find(
       (fault) =>
         (fault.instanceType === undefined || fault.instanceType === instanceType) &&
         (fault.market === undefined || fault.market === market),
-    );
-  }
-
-  /** @internal */
-  isUnsupported(instanceType: string): boolean {
-    return this.#unsupportedTypes.has(instanceType);
+    )?.code;
   }
 }

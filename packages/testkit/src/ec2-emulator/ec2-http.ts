@@ -6,6 +6,7 @@ import { Ec2ApiError } from './ec2-errors.js';
 import { EC2_ACTIONS, type Ec2Action, statusForCode } from './ec2-faults.js';
 import { describeInstances, getConsoleOutput, terminateInstances } from './ec2-instances.js';
 import { createKeyPair, deleteKeyPair, describeKeyPairs, importKeyPair } from './ec2-key-pairs.js';
+import { answerMetadata, isMetadataRequest } from './ec2-metadata.js';
 import { Ec2QueryParams } from './ec2-query.js';
 import { runInstances } from './ec2-run-instances.js';
 import { createTags } from './ec2-tags.js';
@@ -36,6 +37,15 @@ export function createEc2Server(ec2: Ec2EmulatorState): http.Server {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
+      if (isMetadataRequest(request)) {
+        const { status, body, contentType } = answerMetadata(ec2, request);
+        response.writeHead(status, {
+          'content-type': contentType,
+          'content-length': Buffer.byteLength(body),
+        });
+        response.end(body);
+        return;
+      }
       void answer(ec2, request, Buffer.concat(chunks).toString('utf8')).then(({ status, xml }) => {
         response.writeHead(status, {
           'content-type': 'text/xml;charset=UTF-8',

@@ -19,17 +19,32 @@ function instanceXml(ec2: Ec2EmulatorState, data: EmulatedInstance): XmlValue {
     productCodes: list([]),
     instanceType: data.instanceType,
     launchTime: data.launchTime,
-    placement: node({ availabilityZone: `${ec2.region}a`, groupName: '', tenancy: 'default' }),
+    placement: node({
+      availabilityZone:
+        ec2.subnets.find((subnet) => subnet.subnetId === data.subnetId)?.availabilityZone ?? `${ec2.region}a`,
+      groupName: '',
+      tenancy: 'default',
+    }),
     monitoring: node({ state: 'disabled' }),
     subnetId: data.subnetId,
-    vpcId: data.subnetId ? 'vpc-emulated' : undefined,
+    vpcId: ec2.subnets.find((subnet) => subnet.subnetId === data.subnetId)?.vpcId,
     privateIpAddress: data.state === 'terminated' ? undefined : data.privateIpAddress,
-    ipAddress: data.state === 'running' || data.state === 'shutting-down' ? data.publicIpAddress : undefined,
-    groupSet: list(data.securityGroupIds.map((groupId) => node({ groupId, groupName: groupId }))),
+    // EC2 assigns the public address at launch: it shows while pending already.
+    ipAddress: ['pending', 'running', 'shutting-down'].includes(data.state)
+      ? data.publicIpAddress
+      : undefined,
+    groupSet: list(
+      data.securityGroupIds.map((groupId) =>
+        node({
+          groupId,
+          groupName: ec2.securityGroups.find((group) => group.groupId === groupId)?.groupName ?? groupId,
+        }),
+      ),
+    ),
     stateReason: data.stateReason ? node(data.stateReason) : undefined,
-    architecture: 'x86_64',
+    architecture: data.architecture,
     rootDeviceType: 'ebs',
-    rootDeviceName: '/dev/sda1',
+    rootDeviceName: data.blockDevices[0]?.deviceName,
     blockDeviceMapping: list(
       data.state === 'terminated'
         ? []
@@ -40,7 +55,7 @@ function instanceXml(ec2: Ec2EmulatorState, data: EmulatedInstance): XmlValue {
                 volumeId: `vol-${createHash('sha1').update(`${data.instanceId}${index}`).digest('hex').slice(0, 17)}`,
                 status: 'attached',
                 attachTime: data.launchTime,
-                deleteOnTermination: device.deleteOnTermination ?? true,
+                deleteOnTermination: device.deleteOnTermination,
               }),
             }),
           ),

@@ -1,7 +1,7 @@
 import type { Ec2EmulatorState } from './ec2-emulator-state.js';
 import { type EmulatedInstance, INSTANCE_STATE_CODES } from './ec2-emulator-types.js';
 import { checkFilters, Ec2ApiError } from './ec2-errors.js';
-import { terminate } from './ec2-instance-lifecycle.js';
+import { terminate, USER_SHUTDOWN } from './ec2-instance-lifecycle.js';
 import { reservationMembers } from './ec2-instance-xml.js';
 import { type Ec2QueryParams, matchesFilters, tagFilterValues } from './ec2-query.js';
 import { list, node, type XmlValue } from './ec2-xml.js';
@@ -14,6 +14,7 @@ const INSTANCE_SHAPE: EmulatedInstance = {
   reservationId: '',
   imageId: '',
   instanceType: '',
+  architecture: 'x86_64',
   state: 'pending',
   stateTransitionReason: '',
   market: 'on-demand',
@@ -27,20 +28,33 @@ const INSTANCE_SHAPE: EmulatedInstance = {
   sshPort: 0,
   sshUp: false,
   consoleOutput: '',
+  postedConsoleOutput: '',
+  visibleAt: new Date(0),
 };
+
+function notFound(id: string): Ec2ApiError {
+  return new Ec2ApiError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+}
+
+function checkInstanceId(id: string): void {
+  if (!/^i-[0-9a-f]{8}([0-9a-f]{9})?$/.test(id))
+    throw new Ec2ApiError('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
+}
 
 /** DescribeInstances: by id and filters, in reservations; paged by reservation when MaxResults is given. */
 export function describeInstances(ec2: Ec2EmulatorState, params: Ec2QueryParams): Members {
   const ids = params.list('InstanceId');
   const filters = params.filters();
   checkFilters(filters, (name) => instanceFilterValues(INSTANCE_SHAPE, name) !== undefined);
+  const now = Date.now();
   for (const id of ids) {
-    if (!ec2.instances.has(id))
-      throw new Ec2ApiError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+    checkInstanceId(id);
+    if (!ec2.visibleInstance(id, now)) throw notFound(id);
   }
   const wanted = new Set(ids);
   const selected = new Set<string>();
   for (const record of ec2.instances.values()) {
+    if (!ec2.visibleInstance(record.data.instanceId, now)) continue;
     if (wanted.size > 0 && !wanted.has(record.data.instanceId)) continue;
     if (!matchesFilters(filters, (name) => instanceFilterValues(record.data, name))) continue;
     selected.add(record.data.instanceId);
@@ -75,24 +89,17 @@ export function terminateInstances(ec2: Ec2EmulatorState, params: Ec2QueryParams
   const ids = params.list('InstanceId');
   if (ids.length === 0)
     throw new Ec2ApiError('MissingParameter', 'The request must contain the parameter InstanceId');
+  // Eventual consistency: an id EC2 does not know yet fails the whole call and terminates nothing.
   for (const id of ids) {
-    if (!ec2.instances.has(id))
-      throw new Ec2ApiError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+    checkInstanceId(id);
+    if (!ec2.visibleInstance(id)) throw notFound(id);
   }
   return {
     instancesSet: list(
       ids.map((id) => {
         const record = ec2.instances.get(id)!;
         const previous = record.data.state;
-        terminate(
-          ec2,
-          record,
-          {
-            code: 'Client.UserInitiatedShutdown',
-            message: 'Client.UserInitiatedShutdown: User initiated shutdown',
-          },
-          `User initiated (${new Date().toISOString()})`,
-        );
+        terminate(ec2, record, USER_SHUTDOWN, `User initiated (${new Date().toISOString()})`);
         return node({
           instanceId: id,
           currentState: node({ code: INSTANCE_STATE_CODES[record.data.state], name: record.data.state }),
@@ -106,15 +113,22 @@ export function terminateInstances(ec2: Ec2EmulatorState, params: Ec2QueryParams
 export function getConsoleOutput(ec2: Ec2EmulatorState, params: Ec2QueryParams): Members {
   const id = params.get('InstanceId');
   if (!id) throw new Ec2ApiError('MissingParameter', 'The request must contain the parameter InstanceId');
-  const record = ec2.instances.get(id);
-  if (!record) throw new Ec2ApiError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+  checkInstanceId(id);
+  const record = ec2.visibleInstance(id);
+  if (!record) throw notFound(id);
+  const latest = params.bool('Latest') ?? false;
+  if (latest && ec2.instanceTypes.get(record.data.instanceType)?.hypervisor !== 'nitro') {
+    throw new Ec2ApiError(
+      'UnsupportedOperation',
+      `The instance type ${record.data.instanceType} does not support retrieving the latest console output. Latest is supported on Nitro-based instance types only.`,
+    );
+  }
+  // Without Latest, EC2 answers what it last posted (shortly after boot), empty before.
+  const output = latest ? record.data.consoleOutput : record.data.postedConsoleOutput;
   return {
     instanceId: id,
     timestamp: new Date(),
-    output:
-      record.data.consoleOutput === ''
-        ? undefined
-        : Buffer.from(record.data.consoleOutput).toString('base64'),
+    output: output === '' ? undefined : Buffer.from(output).toString('base64'),
   };
 }
 

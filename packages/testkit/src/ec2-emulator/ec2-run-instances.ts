@@ -1,12 +1,22 @@
 import { createHash } from 'node:crypto';
 import { type Ec2EmulatorState, hex, type InstanceRecord, type Reservation } from './ec2-emulator-state.js';
-import type { EmulatedInstance, EmulatedKeyPair } from './ec2-emulator-types.js';
+import type { EmulatedImage, EmulatedInstance, EmulatedKeyPair } from './ec2-emulator-types.js';
 import { Ec2ApiError } from './ec2-errors.js';
 import { boot } from './ec2-instance-lifecycle.js';
 import { reservationMembers } from './ec2-instance-xml.js';
 import { keyPairNamed } from './ec2-key-pairs.js';
+import {
+  blockDevices,
+  checkArchitecture,
+  decodeUserData,
+  launchFailureMessage,
+  type NetworkSettings,
+  networkSettings,
+  onDemandVcpusInUse,
+} from './ec2-launch-checks.js';
 import type { Ec2QueryParams } from './ec2-query.js';
 import { validateTags } from './ec2-tags.js';
+import { draw } from './ec2-timing.js';
 import type { XmlValue } from './ec2-xml.js';
 
 /**
@@ -52,33 +62,36 @@ export async function runInstances(
       throw new Ec2ApiError('InvalidParameterValue', 'ClientToken is longer than 64 characters');
   }
   const launch = launchSettings(ec2, params, imageId);
-  if (ec2.faults.isUnsupported(launch.instanceType)) {
-    throw new Ec2ApiError(
-      'Unsupported',
-      `Your requested instance type (${launch.instanceType}) is not supported in your requested Availability Zone (${ec2.region}a).`,
-    );
+  const zone = launch.network.availabilityZone;
+  const injected = ec2.faults.launchFailure(launch.instanceType, launch.market);
+  if (injected) {
+    throw new Ec2ApiError(injected, launchFailureMessage(injected, launch.instanceType, launch.market, zone));
   }
-  if (ec2.faults.lacksCapacity(launch.instanceType, launch.market)) {
-    throw new Ec2ApiError(
-      'InsufficientInstanceCapacity',
-      `We currently do not have sufficient ${launch.instanceType} capacity${launch.market === 'spot' ? ' for Spot' : ''} in the Availability Zone you requested (${ec2.region}a).`,
-    );
+  if (launch.market === 'on-demand' && ec2.vcpuLimit !== undefined) {
+    const wanted = maxCount * (ec2.instanceTypes.get(launch.instanceType)?.vcpus ?? 0);
+    if (onDemandVcpusInUse(ec2) + wanted > ec2.vcpuLimit) {
+      throw new Ec2ApiError(
+        'VcpuLimitExceeded',
+        launchFailureMessage('VcpuLimitExceeded', launch.instanceType, launch.market, zone),
+      );
+    }
   }
   const reservation: Reservation = {
     reservationId: `r-${hex(8).slice(0, 17)}`,
     instanceIds: [],
     fingerprint,
   };
+  const visibleAt = new Date(Date.now() + draw(ec2.timings.consistency));
   for (let i = 0; i < maxCount; i++) {
-    const record = newInstanceRecord(ec2, launch, reservation.reservationId, clientToken);
+    const record = newInstanceRecord(ec2, launch, reservation.reservationId, clientToken, visibleAt);
     ec2.instances.set(record.data.instanceId, record);
     reservation.instanceIds.push(record.data.instanceId);
-    boot(ec2, record, launch.keyPair);
+    boot(ec2, record, launch.image, launch.keyPair);
   }
   ec2.reservations.set(reservation.reservationId, reservation);
   if (clientToken !== undefined) ec2.clientTokens.set(clientToken, reservation);
   const members = reservationMembers(ec2, reservation);
-  if (ec2.bootDelayMs === 0 && ec2.sshDelayMs === 0) {
+  if (ec2.profile === 'instant') {
     // Instant boot: answer (still "pending", as EC2 does) once the guests are up.
     await Promise.all(reservation.instanceIds.map((id) => ec2.instances.get(id)?.booting));
   }
@@ -101,10 +114,11 @@ interface LaunchSettings
     | 'metadataHttpTokens'
     | 'shutdownBehavior'
     | 'blockDevices'
+    | 'architecture'
   > {
+  image: EmulatedImage;
   keyPair: EmulatedKeyPair | undefined;
-  securityGroupIds: string[];
-  associatePublicIpAddress: boolean | undefined;
+  network: NetworkSettings;
   ebsOptimized: boolean;
 }
 
@@ -113,24 +127,29 @@ function newInstanceRecord(
   launch: LaunchSettings,
   reservationId: string,
   clientToken: string | undefined,
+  visibleAt: Date,
 ): InstanceRecord {
   const privateIpAddress = ec2.allocateAddress();
   return {
     timers: [],
+    lifecycle: new AbortController(),
     data: {
       instanceId: `i-${hex(9).slice(0, 17)}`,
       reservationId,
       imageId: launch.imageId,
       instanceType: launch.instanceType,
+      architecture: launch.architecture,
       ...(launch.keyName !== undefined ? { keyName: launch.keyName } : {}),
       state: 'pending',
       stateTransitionReason: '',
       market: launch.market,
       privateIpAddress,
       // The guest's sshd listens on both, so a client's choice of address is observable.
-      ...(launch.associatePublicIpAddress !== false ? { publicIpAddress: ec2.allocateAddress() } : {}),
-      ...(launch.subnetId !== undefined ? { subnetId: launch.subnetId } : {}),
-      securityGroupIds: launch.securityGroupIds.length > 0 ? launch.securityGroupIds : ['default'],
+      ...(launch.network.associatePublicIpAddress !== false
+        ? { publicIpAddress: ec2.allocateAddress() }
+        : {}),
+      subnetId: launch.network.subnetId,
+      securityGroupIds: launch.network.securityGroups.map((group) => group.groupId),
       tags: { ...launch.tags },
       ...(launch.userData !== undefined ? { userData: launch.userData } : {}),
       ebsOptimized: launch.ebsOptimized,
@@ -146,20 +165,26 @@ function newInstanceRecord(
       sshPort: ec2.sshPort,
       sshUp: false,
       consoleOutput: '',
+      postedConsoleOutput: '',
+      visibleAt,
     },
   };
 }
 
 /** Checks a RunInstances request past its image id and counts, in the order EC2 reports errors. */
 function launchSettings(ec2: Ec2EmulatorState, params: Ec2QueryParams, imageId: string): LaunchSettings {
+  if (!/^ami-[0-9a-f]{8,17}$/.test(imageId))
+    throw new Ec2ApiError('InvalidAMIID.Malformed', `Invalid id: "${imageId}" (expecting "ami-...")`);
   const image = ec2.images.get(imageId);
   if (!image || image.state === 'failed') {
     throw new Ec2ApiError('InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`);
   }
   const instanceType = params.get('InstanceType') ?? 'm1.small';
-  if (!ec2.instanceTypes.has(instanceType)) {
+  const type = ec2.instanceTypes.get(instanceType);
+  if (!type) {
     throw new Ec2ApiError('InvalidParameterValue', `Invalid value '${instanceType}' for InstanceType.`);
   }
+  checkArchitecture(type, image);
   const keyName = params.get('KeyName');
   const keyPair = keyName === undefined ? undefined : keyPairNamed(ec2, keyName);
   if (keyName !== undefined && !keyPair) {
@@ -211,8 +236,8 @@ function launchSettings(ec2: Ec2EmulatorState, params: Ec2QueryParams, imageId: 
     throw new Ec2ApiError('InvalidParameterValue', `Invalid value '${httpTokens}' for HttpTokens.`);
   }
   const userData = decodeUserData(params.get('UserData'));
-  const network = networkSettings(params);
-  const blockDevices = blockDeviceSettings(params);
+  const network = networkSettings(ec2, params);
+  const volumes = blockDevices(params, image);
   for (const type of params.tagSpecificationTypes()) {
     if (!['instance', 'volume', 'network-interface', 'spot-instances-request'].includes(type)) {
       throw new Ec2ApiError(
@@ -226,8 +251,10 @@ function launchSettings(ec2: Ec2EmulatorState, params: Ec2QueryParams, imageId: 
   const profileName = params.get('IamInstanceProfile.Name');
   const profileArn = params.get('IamInstanceProfile.Arn');
   return {
+    image,
     imageId,
     instanceType,
+    architecture: type.architecture,
     keyName,
     keyPair,
     market,
@@ -235,8 +262,8 @@ function launchSettings(ec2: Ec2EmulatorState, params: Ec2QueryParams, imageId: 
     cpuCredits,
     metadataHttpTokens: httpTokens,
     userData,
-    ...network,
-    blockDevices,
+    network,
+    blockDevices: volumes,
     tags,
     ebsOptimized: params.bool('EbsOptimized') ?? false,
     iamInstanceProfile:
@@ -244,66 +271,4 @@ function launchSettings(ec2: Ec2EmulatorState, params: Ec2QueryParams, imageId: 
         ? { ...(profileName ? { name: profileName } : {}), ...(profileArn ? { arn: profileArn } : {}) }
         : undefined,
   };
-}
-
-function decodeUserData(raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(raw))
-    throw new Ec2ApiError('InvalidParameterValue', 'Invalid BASE64 encoding of user data.');
-  if (raw.length > 21_848)
-    throw new Ec2ApiError('InvalidParameterValue', 'User data is limited to 16384 bytes');
-  return Buffer.from(raw, 'base64').toString('utf8');
-}
-
-/** Subnet, security groups and public address: instance-level or from the first network interface. */
-function networkSettings(
-  params: Ec2QueryParams,
-): Pick<LaunchSettings, 'subnetId' | 'securityGroupIds' | 'associatePublicIpAddress'> {
-  const interfaces = params.indexes('NetworkInterface');
-  const interfaceBase = interfaces[0];
-  const subnetId =
-    params.get('SubnetId') ?? (interfaceBase ? params.get(`${interfaceBase}.SubnetId`) : undefined);
-  const groups = [
-    ...params.list('SecurityGroupId'),
-    ...params.list('SecurityGroup'),
-    ...(interfaceBase ? params.list(`${interfaceBase}.SecurityGroupId`) : []),
-  ];
-  if (interfaceBase && (params.has('SubnetId') || params.list('SecurityGroupId').length > 0)) {
-    throw new Ec2ApiError(
-      'InvalidParameterCombination',
-      'Network interfaces and an instance-level subnet ID or security groups may not be specified on the same request',
-    );
-  }
-  for (const group of groups) {
-    if (!/^sg-[0-9a-f]+$/.test(group) && group !== 'default') {
-      throw new Ec2ApiError('InvalidGroup.NotFound', `The security group '${group}' does not exist`);
-    }
-  }
-  if (subnetId !== undefined && !/^subnet-[0-9a-f]+$/.test(subnetId)) {
-    throw new Ec2ApiError('InvalidSubnetID.NotFound', `The subnet ID '${subnetId}' does not exist`);
-  }
-  return {
-    subnetId,
-    securityGroupIds: groups,
-    associatePublicIpAddress: interfaceBase
-      ? params.bool(`${interfaceBase}.AssociatePublicIpAddress`)
-      : undefined,
-  };
-}
-
-function blockDeviceSettings(params: Ec2QueryParams): LaunchSettings['blockDevices'] {
-  return params.indexes('BlockDeviceMapping').map((base) => {
-    const size = params.int(`${base}.Ebs.VolumeSize`);
-    if (size !== undefined && (!Number.isInteger(size) || size < 1 || size > 16_384)) {
-      throw new Ec2ApiError('InvalidParameterValue', `Volume of size ${String(size)}GB is out of range.`);
-    }
-    return {
-      deviceName: params.get(`${base}.DeviceName`) ?? '/dev/sda1',
-      ...(size !== undefined ? { volumeSize: size } : {}),
-      ...(params.has(`${base}.Ebs.VolumeType`) ? { volumeType: params.get(`${base}.Ebs.VolumeType`)! } : {}),
-      ...(params.has(`${base}.Ebs.DeleteOnTermination`)
-        ? { deleteOnTermination: params.bool(`${base}.Ebs.DeleteOnTermination`)! }
-        : {}),
-    };
-  });
 }

@@ -27,7 +27,7 @@ export function createTags(ec2: Ec2EmulatorState, params: Ec2QueryParams): Recor
     throw new Ec2ApiError('MissingParameter', 'The request must contain the parameter ResourceId');
   const tags = params.tags('Tag');
   for (const id of ids) {
-    const target = ec2.instances.get(id)?.data ?? ec2.keyPairs.get(id) ?? ec2.images.get(id);
+    const target = ec2.visibleInstance(id)?.data ?? ec2.keyPairs.get(id) ?? ec2.images.get(id);
     if (!target) {
       const code = id.startsWith('i-')
         ? 'InvalidInstanceID.NotFound'
@@ -40,5 +40,6 @@ export function createTags(ec2: Ec2EmulatorState, params: Ec2QueryParams): Recor
     validateTags(merged);
     target.tags = merged;
   }
-  return { return: true };
+  // The model's CreateTags output is empty (EC2 itself adds <return>true</return>, which the SDK drops).
+  return {};
 }

@@ -36,6 +36,12 @@ export interface SshdGuestSetup {
   config: readonly string[];
   /** The guest's own `/etc` entries by name (e.g. `passwd`); it sees the host's others. Needs root. */
   etc?: Readonly<Record<string, string>>;
+  /**
+   * An executable run once as root inside the guest (its mount namespace and `/etc`) before
+   * sshd starts, as a cloud image's first boot runs before logins open; whether it fails is its
+   * own business (sshd starts either way). Needs root.
+   */
+  firstBoot?: string;
 }
 
 export interface SshdGuestSpec {
@@ -89,11 +95,12 @@ export async function bootSshdGuest(spec: SshdGuestSpec): Promise<SshdGuest> {
     mkdirSync(home, { mode: 0o755 });
     mkdirSync(join(dir, 'tmp'), { mode: 0o1777 });
     const setup = spec.setup({ dir, home });
-    if (setup.etc && !isolated) throw new Error(`${spec.label}: an own /etc needs root (a mount namespace)`);
+    if ((setup.etc || setup.firstBoot) && !isolated)
+      throw new Error(`${spec.label}: an own /etc or a first boot needs root (a mount namespace)`);
     if (setup.etc) writeEtc(dir, setup.etc);
     writeFileSync(join(dir, 'host_key'), hostKey.privateKey, { mode: 0o600 });
     writeFileSync(join(dir, 'sshd_config'), sshdConfig(spec, dir, setup.config));
-    child = spawnSshd(dir, isolated, setup.etc !== undefined);
+    child = spawnSshd(dir, isolated, setup.etc !== undefined, setup.firstBoot);
   } catch (error) {
     removeDir();
     throw error;
@@ -178,7 +185,7 @@ function writeEtc(dir: string, files: Readonly<Record<string, string>>): void {
     writeFileSync(join(etc, name), content, { mode: 0o644 });
 }
 
-function spawnSshd(dir: string, isolated: boolean, ownEtc: boolean): ChildProcess {
+function spawnSshd(dir: string, isolated: boolean, ownEtc: boolean, firstBoot?: string): ChildProcess {
   const sshd = [SSHD_PATH, '-D', '-e', '-f', join(dir, 'sshd_config')];
   const log = openSync(join(dir, 'sshd.log'), 'a');
   try {
@@ -187,6 +194,7 @@ function spawnSshd(dir: string, isolated: boolean, ownEtc: boolean): ChildProces
       ...(ownEtc ? ['mount --bind /etc "$1/host-etc"', 'mount --bind "$1/etc" /etc'] : []),
       'mount --bind "$1/tmp" /tmp',
     ];
+    const boot = firstBoot ? ['{ "$GUEST_FIRST_BOOT" </dev/null || true; }'] : [];
     // unshare execs sh, which execs sshd: the child's pid is sshd's.
     return spawn(
       'unshare',
@@ -196,12 +204,15 @@ function spawnSshd(dir: string, isolated: boolean, ownEtc: boolean): ChildProces
         'private',
         'sh',
         '-c',
-        [...mounts, 'shift', 'exec "$@"'].join(' && '),
+        [...mounts, 'shift', ...boot, 'exec "$@"'].join(' && '),
         'guest',
         dir,
         ...sshd,
       ],
-      { stdio: ['ignore', log, log] },
+      {
+        stdio: ['ignore', log, log],
+        ...(firstBoot ? { env: { ...process.env, GUEST_FIRST_BOOT: firstBoot } } : {}),
+      },
     );
   } finally {
     closeSync(log);

@@ -99,6 +99,10 @@ export function newInstanceRecord(gce: GceEmulatorState, zone: string, body: Jso
       preemptible: false,
       provisioningModel: 'STANDARD',
       ...scheduling,
+      // int64 travels as a string, whatever the request sent.
+      ...(scheduling.maxRunDuration
+        ? { maxRunDuration: { seconds: String((scheduling.maxRunDuration as Json).seconds) } }
+        : {}),
     },
     cpuPlatform: 'Unknown CPU Platform',
     labels,

@@ -60,8 +60,9 @@ export function insertInstance(gce: GceEmulatorState, zone: string, body: Json):
       later(gce, record, sample(timings.sshdUpMs), () => bootGuestOf(gce, record, Boolean(sshNeverUp)));
     });
   };
-  if (queued) later(gce, record, sample(timings.provisioningMs), () => setStatus(record, 'PROVISIONING'));
-  later(gce, record, sample(timings.provisioningMs) * (queued ? 2 : 1), provisioned);
+  const queuedMs = queued ? sample(timings.provisioningMs) : 0;
+  if (queued) later(gce, record, queuedMs, () => setStatus(record, 'PROVISIONING'));
+  later(gce, record, queuedMs + sample(timings.provisioningMs), provisioned);
   return op.resource;
 }
 

@@ -33,6 +33,8 @@ export interface GuestFault {
   /** `queued`: the insert waits in PENDING before PROVISIONING. */
   kind: 'never-running' | 'ssh-never-up' | 'queued';
   remaining: number;
+  /** `never-running`: how long the instance stays in STAGING (Infinity: for good). */
+  forMs?: number;
 }
 
 export type GceFault = HttpFault | ZoneExhaustedFault | InsertOperationFault | GuestFault;
@@ -192,9 +194,16 @@ export class GceEmulatorFaults {
     this.#faults.push({ kind: 'queued', remaining: options.times ?? 1 });
   }
 
-  /** The next inserted instances stay in STAGING and their insert operations never finish. */
-  neverRunning(options: FaultTimes = {}): void {
-    this.#faults.push({ kind: 'never-running', remaining: options.times ?? 1 });
+  /**
+   * The next inserted instances stay in STAGING and their insert operations do not finish: for
+   * `forMs` more (a slow boot; then they go on to RUNNING), or by default never.
+   */
+  neverRunning(options: FaultTimes & { forMs?: number } = {}): void {
+    this.#faults.push({
+      kind: 'never-running',
+      remaining: options.times ?? 1,
+      forMs: options.forMs ?? Number.POSITIVE_INFINITY,
+    });
   }
 
   /** The next instances reach RUNNING and publish host keys, but nothing listens for SSH. */

@@ -44,8 +44,9 @@ export function insertInstance(gce: GceEmulatorState, zone: string, body: Json):
       return;
     }
     setStatus(record, 'STAGING');
-    if (neverRunning) return;
-    later(gce, record, sample(timings.stagingMs), () => {
+    const stuckMs = neverRunning?.forMs ?? 0;
+    if (!Number.isFinite(stuckMs)) return;
+    later(gce, record, stuckMs + sample(timings.stagingMs), () => {
       if (record.deleting) return;
       if (failed) {
         finish(record, op, failed);

@@ -66,7 +66,7 @@ describe('GCE emulator: strict by default', { timeout: 30_000 }, () => {
       stagingMs: [30, 200],
       sshdUpMs: [100, 400],
       operationWaitMs: 1200,
-      runDurationSecondMs: 10,
+      runDurationSecondMs: 1000,
     });
     // Insert operations take 5-30 Google seconds.
     expect(realistic.provisioningMs[0] + realistic.stagingMs[0]).toBe(50);

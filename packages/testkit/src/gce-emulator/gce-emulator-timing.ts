@@ -19,7 +19,11 @@ export interface GceEmulatorTimings {
   earlyWaitChance: number;
   /** How long a `compute.instances.preempted` operation stays out of the lists after it happened. */
   preemptedListingMs: MsRange;
-  /** How long one second of `scheduling.maxRunDuration` (and of the guest's `at now + N minutes`) lasts. */
+  /**
+   * How long one second of `scheduling.maxRunDuration` (and of the guest's `at now + N minutes`)
+   * lasts. 1000 in both profiles: these are the user's own durations (a job's hard timeout runs
+   * in real time), not Google's delays; a test shortens them to watch the guard act.
+   */
   runDurationSecondMs: number;
 }
 
@@ -74,7 +78,7 @@ export function resolveTimings(
           operationWaitMs: Math.round(REALISTIC_SECONDS.operationWait * 1000 * timeFactor),
           earlyWaitChance: 0.2,
           preemptedListingMs: scaled(REALISTIC_SECONDS.preemptedListing),
-          runDurationSecondMs: 1000 * timeFactor,
+          runDurationSecondMs: 1000,
         };
   return { ...base, ...overrides };
 }

@@ -1,3 +1,4 @@
+import { connect as tcpConnect } from 'node:net';
 import { type Logger, type Progresser, ProviderApiError } from '@workerkit/core';
 import { connectWithPublishedHostKeys, type SshScriptTarget } from '@workerkit/ssh';
 import type { GceApi, IInstance } from './gce-client.js';
@@ -48,9 +49,12 @@ export async function connectToGuest(
     signal: AbortSignal | undefined;
   },
 ): Promise<SshScriptTarget> {
+  const host = connectAddress(o, instance);
+  const readPublished = publishedHostKeyReader(api, { zone, name, image, sources: hostKeySources });
+  let listening = false;
   return connectWithPublishedHostKeys({
     connect: {
-      host: connectAddress(o, instance),
+      host,
       port: o.SSH_PORT,
       username: o.SSH_USER,
       auth: { privateKey },
@@ -61,8 +65,26 @@ export async function connectToGuest(
     },
     pty: o.PTY,
     hostKeyCheck: o.SSH_HOST_KEY_CHECK,
-    readHostKeys: publishedHostKeyReader(api, { zone, name, image, sources: hostKeySources }),
+    // The guest publishes its host keys as sshd comes up: no API call before its port answers.
+    readHostKeys: async (callSignal) => {
+      listening ||= await portAnswers(host, o.SSH_PORT, o.SSH_DIAL_TIMEOUT);
+      return listening ? readPublished(callSignal) : [];
+    },
     progress,
     ...(signal ? { signal } : {}),
+  });
+}
+
+/** Whether a TCP connection to host:port is accepted within `timeoutMs` (closed at once). */
+function portAnswers(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host, port });
+    const done = (answer: boolean) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
   });
 }

@@ -69,7 +69,12 @@ async function bootGceGuest(spec: GceGuestSpec): Promise<GceGuest> {
   if (spec.startupScript !== undefined && spec.startupScript.trim() !== '') {
     try {
       script = runStartupScript(
-        { name: spec.name, dir: guest.dir, sshdPid: readSshdPid(guest.dir), script: spec.startupScript },
+        {
+          name: spec.name,
+          dir: guest.dir,
+          sshdPid: await readSshdPid(guest.dir),
+          script: spec.startupScript,
+        },
         spec.host,
       );
     } catch (error) {

@@ -142,9 +142,19 @@ function consoleTime(): string {
   return `${month} ${day} ${now.toISOString().slice(11, 19)}`;
 }
 
-/** The pid sshd wrote to its pid file. */
-export function readSshdPid(dir: string): number {
-  const pid = Number(readFileSync(join(dir, 'sshd.pid'), 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`gce emulator guest: no sshd pid in ${dir}`);
-  return pid;
+/** The pid sshd writes to its pid file, which it does a moment after it starts listening. */
+export async function readSshdPid(dir: string, timeoutMs = 5_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let text = '';
+    try {
+      text = readFileSync(join(dir, 'sshd.pid'), 'utf8').trim();
+    } catch {
+      // Not written yet.
+    }
+    const pid = Number(text);
+    if (text !== '' && Number.isInteger(pid) && pid > 0) return pid;
+    if (Date.now() > deadline) throw new Error(`gce emulator guest: sshd wrote no pid file in ${dir}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

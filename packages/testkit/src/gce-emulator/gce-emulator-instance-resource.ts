@@ -128,6 +128,8 @@ export function newInstanceRecord(gce: GceEmulatorState, zone: string, body: Jso
     address,
     metadata,
     guest: undefined,
+    booting: undefined,
+    statusHistory: ['PROVISIONING'],
     guestAttributes: {},
     timers: [],
     preempted: false,

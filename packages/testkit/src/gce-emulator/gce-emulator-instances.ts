@@ -35,7 +35,10 @@ export function insertInstance(gce: GceEmulatorState, zone: string, body: Json):
   const sshNeverUp = exhausted || failed || neverRunning ? undefined : faults.takeGuest('ssh-never-up');
   const queued = faults.takeGuest('queued');
   later(gce, record, 0, () => updateOperation(op, 'RUNNING'));
-  if (queued) setStatus(record, 'PENDING');
+  if (queued) {
+    record.statusHistory.length = 0;
+    setStatus(record, 'PENDING');
+  }
   const provisioned = () => {
     if (record.deleting) return;
     if (exhausted) {
@@ -105,6 +108,8 @@ export async function preempt(gce: GceEmulatorState, name: string): Promise<void
   if (scheduling.preemptible !== true && scheduling.provisioningModel !== 'SPOT')
     throw new Error(`instance ${name} is neither preemptible nor Spot: GCE does not preempt it`);
   if (record.preempted || record.deleting) return;
+  // GCE preempts running VMs; one still being inserted is not handed out yet.
+  if (record.status !== 'RUNNING') throw new Error(`instance ${name} is ${record.status}, not RUNNING`);
   record.preempted = true;
   const op = createOperation(gce, 'compute.instances.preempted', record, 'system');
   op.resource.statusMessage = 'Instance was preempted.';
@@ -170,10 +175,13 @@ export function removeInstance(gce: GceEmulatorState, record: InstanceRecord): v
   gce.releaseAddress(record.address);
 }
 
+/** Stops the guest, or the one still booting once it is up. */
 export async function stopGuest(record: InstanceRecord): Promise<void> {
-  const guest = record.guest;
+  const { guest, booting } = record;
   record.guest = undefined;
-  if (guest) await guest.stop().catch(() => {});
+  record.booting = undefined;
+  const stopping = guest ?? (await booting);
+  if (stopping) await stopping.stop().catch(() => {});
 }
 
 function finish(record: InstanceRecord, op: OperationRecord, error?: OperationError): void {
@@ -211,6 +219,7 @@ function zoneExhaustedError(gce: GceEmulatorState, zone: string, withDetails: bo
 }
 
 function setStatus(record: InstanceRecord, status: GceInstanceStatus): void {
+  if (record.status !== status || record.statusHistory.length === 0) record.statusHistory.push(status);
   record.status = status;
   record.resource.status = status;
   if (status === 'RUNNING') record.resource.lastStartTimestamp = now();
@@ -280,21 +289,23 @@ async function bootGuestOf(
   }
   if (gce.booter === 'none') return;
   let guest: GceGuest;
+  const booting = (gce.booter as GceGuestBooter)({
+    name: record.name,
+    address: record.address,
+    port: gce.sshPort,
+    sshKeys: parseSshKeys(record.metadata['ssh-keys'] ?? ''),
+    startupScript: record.metadata['startup-script'],
+    guestAgent: record.guestAgent,
+    imageUsers: record.imageUsers,
+    host: {
+      console: (text) => writeConsole(record, text),
+      poweroff: () => guestPoweroff(gce, record),
+      secondMs: gce.timings.runDurationSecondMs,
+    },
+  });
+  record.booting = booting.catch(() => undefined);
   try {
-    guest = await (gce.booter as GceGuestBooter)({
-      name: record.name,
-      address: record.address,
-      port: gce.sshPort,
-      sshKeys: parseSshKeys(record.metadata['ssh-keys'] ?? ''),
-      startupScript: record.metadata['startup-script'],
-      guestAgent: record.guestAgent,
-      imageUsers: record.imageUsers,
-      host: {
-        console: (text) => writeConsole(record, text),
-        poweroff: () => guestPoweroff(gce, record),
-        secondMs: gce.timings.runDurationSecondMs,
-      },
-    });
+    guest = await booting;
   } catch (error) {
     // Not something GCE does: the emulator's own failure, reported loudly on the console.
     writeConsole(record, `workerkit emulator: the guest could not boot: ${String(error)}\n`);
@@ -311,6 +322,7 @@ async function bootGuestOf(
     await guest.stop().catch(() => {});
     return;
   }
+  record.booting = undefined;
   record.guest = guest;
   if (record.guestAgent) publishHostKeys(record, guest.hostKeys);
 }

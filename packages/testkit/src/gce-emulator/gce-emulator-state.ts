@@ -36,6 +36,10 @@ export interface InstanceRecord {
   address: string;
   metadata: Record<string, string>;
   guest: GceGuest | undefined;
+  /** The guest while it boots (undefined once it failed). */
+  booting: Promise<GceGuest | undefined> | undefined;
+  /** Every status the instance had, in order. */
+  statusHistory: GceInstanceStatus[];
   guestAttributes: Record<string, string>;
   timers: NodeJS.Timeout[];
   preempted: boolean;

@@ -78,11 +78,18 @@ describe('GCE emulator: strict by default', { timeout: 30_000 }, () => {
 describe('GCE emulator: the realistic profile', { timeout: 30_000 }, () => {
   let emulator: GceEmulator;
   beforeAll(async () => {
-    emulator = await startGceEmulator({ guest: 'none', timeFactor: 0.01, timings: { earlyWaitChance: 0 } });
+    // Deletions take 600 ms here, so a poll sees STOPPING and DEPROVISIONING on a loaded machine.
+    emulator = await startGceEmulator({
+      guest: 'none',
+      timeFactor: 0.01,
+      timings: { earlyWaitChance: 0, stoppingMs: 600 },
+    });
   });
   afterAll(async () => emulator?.stop());
 
   it('refuses to delete an instance whose insert still runs (400 resourceNotReady), then deletes it through STOPPING and DEPROVISIONING', async () => {
+    // An insert still running when the delete arrives, however loaded the machine.
+    emulator.faults.neverRunning({ forMs: 1_500 });
     const inserted = await insertRaw(emulator, 'notready-1');
     expect(inserted.status).toBe(200);
     expectProtoShape(v1.Operation, inserted.body);
@@ -98,10 +105,10 @@ describe('GCE emulator: the realistic profile', { timeout: 30_000 }, () => {
     });
     const insertDone = await operationDone(emulator, String(inserted.body.name));
     expect(insertDone.error).toBeUndefined();
-    // The insert took at least the profile's shortest 5 Google seconds.
+    // The insert took at least its 1.5 s in STAGING plus the profile's shortest 5 Google seconds.
     expect(
       Date.parse(String(insertDone.endTime)) - Date.parse(String(insertDone.insertTime)),
-    ).toBeGreaterThanOrEqual(45);
+    ).toBeGreaterThanOrEqual(1_540);
     const deleted = await raw(emulator, `/zones/${ZONE}/instances/notready-1`, { method: 'DELETE' });
     expect(deleted.status).toBe(200);
     const again = await raw(emulator, `/zones/${ZONE}/instances/notready-1`, { method: 'DELETE' });
@@ -117,18 +124,26 @@ describe('GCE emulator: the realistic profile', { timeout: 30_000 }, () => {
   });
 
   it('queues an insert in PENDING before PROVISIONING when asked', async () => {
-    emulator.faults.queued();
-    const inserted = await insertRaw(emulator, 'queued-1');
-    const seen: string[] = [];
-    await until('RUNNING', () => {
-      const status = statusOf(emulator, 'queued-1');
-      if (status && seen.at(-1) !== status) seen.push(status);
-      return status === 'RUNNING';
+    // Each state lasts 300 ms here, so a 10 ms poll sees every one even on a loaded machine.
+    const slow = await startGceEmulator({
+      guest: 'none',
+      timings: { provisioningMs: 300, stagingMs: 300, earlyWaitChance: 0 },
     });
-    expect(seen).toEqual(['PENDING', 'PROVISIONING', 'STAGING', 'RUNNING']);
-    await operationDone(emulator, String(inserted.body.name));
-    await raw(emulator, `/zones/${ZONE}/instances/queued-1`, { method: 'DELETE' });
-    await until('queued-1 gone', () => !statusOf(emulator, 'queued-1'));
+    try {
+      slow.faults.queued();
+      const inserted = await insertRaw(slow, 'queued-1');
+      const seen: string[] = [];
+      await until('RUNNING', () => {
+        const status = statusOf(slow, 'queued-1');
+        if (status && seen.at(-1) !== status) seen.push(status);
+        return status === 'RUNNING';
+      });
+      expect(seen).toEqual(['PENDING', 'PROVISIONING', 'STAGING', 'RUNNING']);
+      expect(slow.instances()[0]?.statusHistory).toEqual(seen);
+      await operationDone(slow, String(inserted.body.name));
+    } finally {
+      await slow.stop();
+    }
   });
 
   it('suspends (SUSPENDING, SUSPENDED) and repairs (REPAIRING, then TERMINATED without automaticRestart)', async () => {
@@ -146,7 +161,7 @@ describe('GCE emulator: the realistic profile', { timeout: 30_000 }, () => {
     expect(statusOf(emulator, 'host-2')).toBe('TERMINATED');
     for (const name of ['host-1', 'host-2'])
       await raw(emulator, `/zones/${ZONE}/instances/${name}`, { method: 'DELETE' });
-    await until('host instances gone', () => emulator.instances().length === 0);
+    await until('host instances gone', () => !statusOf(emulator, 'host-1') && !statusOf(emulator, 'host-2'));
   });
 
   it('deletes a Spot VM with instanceTerminationAction DELETE on preemption, lists the preemption late; STOP leaves it TERMINATED', async () => {
@@ -434,11 +449,13 @@ describe('GCE emulator: the guest runs its startup script', { timeout: 30_000 },
   });
 
   async function boot(name: string, extra: IInstance): Promise<void> {
+    // No maxRunDuration: one emulated second lasts 1 ms here, for the guest's `at`.
+    const scheduling = { automaticRestart: false, onHostMaintenance: 'MIGRATE' };
     let [op] = await operations.wait(
       {
         project: emulator.projectId,
         zone: ZONE,
-        operation: String((await insertRaw(emulator, name, extra)).body.name),
+        operation: String((await insertRaw(emulator, name, { scheduling, ...extra })).body.name),
       },
       call,
     );

@@ -146,7 +146,14 @@ describe('GCE emulator with the unmodified @google-cloud/compute client', { time
       seen.add(String(instance.status));
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    expect([...seen]).toEqual(['PROVISIONING', 'STAGING', 'RUNNING']);
+    // The emulator went through every step; a client polling on a loaded machine may miss one.
+    expect(emulator.instances().find((i) => i.name === 'boot-1')?.statusHistory).toEqual([
+      'PROVISIONING',
+      'STAGING',
+      'RUNNING',
+    ]);
+    expect(['PROVISIONING', 'STAGING', 'RUNNING'].filter((status) => seen.has(status))).toEqual([...seen]);
+    expect(seen.has('RUNNING')).toBe(true);
     const done = await waitDone(operation);
     expect(done).toMatchObject({ status: 'DONE', progress: 100 });
     expect(typeof done.id).toBe('string');

@@ -29,6 +29,8 @@ export interface GceEmulatorInstance {
   preempted: boolean;
   /** What serial port 1 holds (kernel lines, the startup script's output). */
   serialOutput: string;
+  /** Every status it had so far, in order. */
+  statusHistory: GceInstanceStatus[];
 }
 
 export interface GceEmulatorCalls {
@@ -80,7 +82,9 @@ export async function startGceEmulator(options: GceEmulatorOptions = {}): Promis
   for (const image of options.images ?? DEFAULT_IMAGES) addImage(gce, image);
   const routes = gceRoutes(gce);
   const server = createServer((req, res) => void handleRequest(gce, routes, req, res));
-  server.keepAliveTimeout = 5_000;
+  // Google's front ends keep idle connections open for minutes (620 s): a client's pooled socket
+  // must not meet a close racing its next request (ECONNRESET) after a few idle seconds.
+  server.keepAliveTimeout = 620_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -113,6 +117,7 @@ export async function startGceEmulator(options: GceEmulatorOptions = {}): Promis
         resource: structuredClone(r.resource),
         preempted: r.preempted,
         serialOutput: r.serial.text,
+        statusHistory: [...r.statusHistory],
       })),
     operations: () => [...operations.values()].map((o) => structuredClone(o.resource)),
     preempt: (name) => preempt(gce, name),

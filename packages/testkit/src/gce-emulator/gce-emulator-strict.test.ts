@@ -521,8 +521,8 @@ describe('GCE emulator: the guest runs its startup script', { timeout: 30_000 },
   });
 
   it('boots an image without the guest agent: no guest attributes, no metadata users; the startup script can authorize a key', async () => {
-    const key = userKey();
-    const metadataUser = userKey();
+    const key = await userKey();
+    const metadataUser = await userKey();
     await boot('agentless-1', {
       disks: [
         {

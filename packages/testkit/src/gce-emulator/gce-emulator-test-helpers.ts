@@ -1,7 +1,7 @@
 import { protos } from '@google-cloud/compute';
 import { OAuth2Client } from 'google-auth-library';
-import ssh2 from 'ssh2';
 import { expect } from 'vitest';
+import { generateSshKey } from '../sshd/sshd-host-key.js';
 import type { GceEmulator } from './gce-emulator.js';
 
 /** What the GCE emulator's tests share (not built into dist). */
@@ -36,9 +36,10 @@ export function authClient(): OAuth2Client {
 }
 
 /** A user's ed25519 key: `ssh-ed25519 AAAA…` for the ssh-keys metadata, the OpenSSH private key for ssh2. */
-export function userKey(): { publicKey: string; privateKey: string } {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'test' });
-  return { publicKey: pair.public.trim(), privateKey: pair.private };
+export async function userKey(): Promise<{ publicKey: string; privateKey: string }> {
+  // OpenSSH's own ssh-keygen: ssh2's generator now and then makes a key its parser refuses.
+  const key = await generateSshKey('ed25519', { comment: 'test' });
+  return { publicKey: key.publicKey, privateKey: key.privateKey };
 }
 
 export function instanceResource(emulator: GceEmulator, name: string, extra: IInstance = {}): IInstance {

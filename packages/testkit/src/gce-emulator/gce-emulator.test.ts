@@ -120,7 +120,7 @@ describe('GCE emulator with the unmodified @google-cloud/compute client', { time
   }
 
   it('boots an instance PROVISIONING → STAGING → RUNNING with a real sshd for the ssh-keys user', async () => {
-    const key = userKey();
+    const key = await userKey();
     // The client builds each method's stub on its first call: do that before the clock starts.
     await clients.instances
       .get({ project: emulator.projectId, zone: ZONE, instance: 'not-there' }, call)
@@ -369,7 +369,7 @@ describe('GCE emulator with the unmodified @google-cloud/compute client', { time
   });
 
   it('preempts an instance: its sshd dies, it goes TERMINATED, and a compute.instances.preempted operation appears', async () => {
-    const key = userKey();
+    const key = await userKey();
     await waitDone(
       await insert('pre-1', {
         scheduling: { preemptible: true, automaticRestart: false, onHostMaintenance: 'TERMINATE' },
@@ -449,7 +449,7 @@ describe('GCE emulator: stop', () => {
       method: 'POST',
       body: JSON.stringify({
         ...instanceResource(emulator, 'stop-1'),
-        metadata: { items: [{ key: 'ssh-keys', value: `u:${userKey().publicKey}` }] },
+        metadata: { items: [{ key: 'ssh-keys', value: `u:${(await userKey()).publicKey}` }] },
       }),
     });
     expect(response.status).toBe(200);
@@ -518,7 +518,7 @@ describe('GCE emulator: scheduling.maxRunDuration', () => {
               instanceTerminationAction: action,
               maxRunDuration: { seconds: '60' },
             },
-            metadata: { items: [{ key: 'ssh-keys', value: `u:${userKey().publicKey}` }] },
+            metadata: { items: [{ key: 'ssh-keys', value: `u:${(await userKey()).publicKey}` }] },
           }),
         });
         expect(response.status).toBe(200);

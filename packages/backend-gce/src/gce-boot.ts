@@ -8,8 +8,8 @@ import {
   sleep,
 } from '@workerkit/core';
 import type { GceApi, IInstance } from './gce-client.js';
+import { deleteInstance } from './gce-delete.js';
 import { isZoneCapacityError } from './gce-errors.js';
-import { deleteInstance } from './gce-instance.js';
 import { instanceName } from './gce-instance-spec.js';
 import { waitForOperation } from './gce-operations.js';
 import type { GceOptions } from './gce-options.js';

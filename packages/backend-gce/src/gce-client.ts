@@ -10,7 +10,7 @@ import {
 } from '@google-cloud/compute';
 import { abortable, backoffDelay, type Logger, ProviderApiError, retryWithBackoff } from '@workerkit/core';
 import { JWT, OAuth2Client } from 'google-auth-library';
-import { gceApiError } from './gce-errors.js';
+import { gceErrorClass, toGceApiError } from './gce-errors.js';
 import type { GceOptions } from './gce-options.js';
 import { GceRateLimiter } from './gce-rate-limiter.js';
 
@@ -115,7 +115,7 @@ export class GceApi {
         await Promise.all(this.#clients().map((client) => client.initialize()));
       } catch (error) {
         this.#initialized = undefined;
-        throw gceApiError('initialize', error);
+        throw toGceApiError('initialize', error);
       }
     })();
     return this.#initialized;
@@ -155,18 +155,18 @@ export class GceApi {
           return await (abortInFlight ? abortable(fn(), signal) : fn());
         } catch (error) {
           if (signal?.aborted) throw signal.reason;
-          const mapped = gceApiError(operation, error);
-          if (
-            mapped.retryable &&
-            (mapped.code === '403' || mapped.code === '429' || Number(mapped.code) >= 500)
-          ) {
+          const mapped = toGceApiError(operation, error);
+          const kind = gceErrorClass(mapped);
+          if (kind === 'throttled' || (kind === 'transient' && Number(mapped.code) >= 500)) {
             // Throttled or failing: every caller in this worker holds back, not just this one.
             this.limiter.pause(backoffDelay(1, { initialMs: 500, maxMs: 500, jitter: 1 }));
           }
           throw mapped;
         }
       },
-      (error) => retry && ProviderApiError.isInstance(error) && error.retryable,
+      // Only throttling and transient failures are worth the same call again; quota, capacity
+      // and not-ready answers are for the caller to handle (requeue, another zone, a later delete).
+      (error) => retry && ['throttled', 'transient'].includes(gceErrorClass(error)),
       {
         initialMs: 1000,
         maxMs: 30_000,
@@ -251,6 +251,27 @@ export class GceApi {
       if (ProviderApiError.isInstance(error) && error.code === '404') return [];
       throw error;
     }
+  }
+
+  /**
+   * Serial port 1 from byte `start` on: `contents` and `next` (where the following read starts).
+   */
+  async serialPortOutput(
+    zone: string,
+    name: string,
+    start: number,
+    options?: CallOptions,
+  ): Promise<{ contents: string; next: number }> {
+    const [output] = await this.call(
+      'instances.getSerialPortOutput',
+      () =>
+        this.#instances.getSerialPortOutput(
+          { project: this.project, zone, instance: name, port: 1, start },
+          this.#callOptions,
+        ),
+      options,
+    );
+    return { contents: output.contents ?? '', next: Number(output.next ?? start) };
   }
 
   /**

@@ -7,6 +7,7 @@ import {
   type StartAttributes,
 } from '@workerkit/core';
 import type { IInstance } from './gce-client.js';
+import { HOST_KEYS_BEGIN, HOST_KEYS_END } from './gce-host-keys.js';
 import { GCE_VM_SIZES, type GceOptions, regionOfZone } from './gce-options.js';
 
 const NAME_PATTERN = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -107,9 +108,11 @@ export function instanceName(options: GceOptions, attributes: StartAttributes): 
 }
 
 /**
- * The startup script: schedules the guest-side poweroff (AUTO_IMPLODE) and authorizes the
- * instance's own SSH key for the build user (for images without the guest agent, which reads
- * the `ssh-keys` metadata instead).
+ * The startup script (run as root at boot): schedules the guest-side poweroff (AUTO_IMPLODE),
+ * authorizes the instance's own SSH key for the build user (for images without the guest
+ * agent, which reads the `ssh-keys` metadata instead), and prints sshd's host keys between
+ * cloud-init's markers, for the serial console: the side channel the backend verifies the
+ * host with when no guest agent publishes them as guest attributes.
  */
 export function renderStartupScript(
   options: GceOptions,
@@ -131,6 +134,11 @@ export function renderStartupScript(
     '  chmod 700 "$home/.ssh" && chmod 600 "$home/.ssh/authorized_keys"',
     `  chown -R ${user}: "$home/.ssh"`,
     'fi',
+    // Host keys may be generated at first boot: wait for them (at most a minute).
+    'for _ in $(seq 60); do ls /etc/ssh/ssh_host_*_key.pub >/dev/null 2>&1 && break; sleep 1; done',
+    `echo '${HOST_KEYS_BEGIN}'`,
+    'cat /etc/ssh/ssh_host_*_key.pub 2>/dev/null',
+    `echo '${HOST_KEYS_END}'`,
     '',
   );
   return lines.join('\n');
@@ -214,7 +222,7 @@ export function buildInstance(options: GceOptions, input: InstanceSpecInput): II
       ...(spot ? { provisioningModel: 'SPOT' } : {}),
       ...(options.MAX_RUN_DURATION || spot
         ? {
-            instanceTerminationAction: 'DELETE',
+            instanceTerminationAction: options.TERMINATION_ACTION,
             ...(options.MAX_RUN_DURATION
               ? { maxRunDuration: { seconds: Math.ceil((hardTimeoutMs + SERVER_SIDE_GRACE_MS) / 1000) } }
               : {}),

@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
 import {
-  abortedByTimeout,
   type Instance,
   type Logger,
   type OutputSink,
@@ -9,19 +7,12 @@ import {
   type RunResult,
   type SignalOptions,
   StaleVmError,
-  sleep,
-  withHardTimeout,
 } from '@workerkit/core';
-import type { SshConnection } from '@workerkit/ssh';
+import type { SshScriptTarget } from '@workerkit/ssh';
 import type { GceApi } from './gce-client.js';
+import { deleteInstance } from './gce-delete.js';
 import { isNotFound } from './gce-errors.js';
-import { waitForOperation } from './gce-operations.js';
 import type { GceOptions } from './gce-options.js';
-
-/** Where the build script goes and how it runs (as the Go worker). */
-export const SCRIPT_PATH = 'build.sh';
-export const SCRIPT_COMMAND = 'bash ~/build.sh';
-export const TRACE_PATH = '/tmp/build.trace';
 
 export interface GceInstanceInit {
   api: GceApi;
@@ -33,42 +24,11 @@ export interface GceInstanceInit {
   imageName: string;
   startupDuration: number;
   hardTimeoutMs: number | undefined;
-  connection: SshConnection;
+  target: SshScriptTarget;
   progress: Progresser;
 }
 
-/**
- * Deletes an instance and, unless SKIP_STOP_POLL, waits for the deletion to finish (bounded by
- * STOP_TIMEOUT). An instance that is already gone counts as deleted.
- */
-export async function deleteInstance(
-  api: GceApi,
-  options: GceOptions,
-  zone: string,
-  name: string,
-  { signal }: SignalOptions = {},
-): Promise<void> {
-  const deadline = AbortSignal.timeout(options.STOP_TIMEOUT);
-  const bounded = signal ? AbortSignal.any([signal, deadline]) : deadline;
-  let operation: Awaited<ReturnType<GceApi['deleteInstance']>>;
-  try {
-    // A delete already sent is waited for: whether it happened must be known.
-    operation = await api.deleteInstance(zone, name, randomUUID(), { signal: bounded, abortInFlight: false });
-  } catch (error) {
-    if (isNotFound(error)) return;
-    throw error;
-  }
-  if (options.SKIP_STOP_POLL) return;
-  if (options.STOP_PRE_POLL_SLEEP > 0) await sleep(options.STOP_PRE_POLL_SLEEP, bounded);
-  try {
-    await waitForOperation(api, zone, operation, { signal: bounded, pollSleepMs: options.STOP_POLL_SLEEP });
-  } catch (error) {
-    if (isNotFound(error)) return;
-    throw error;
-  }
-}
-
-/** One GCE VM: runs one script over SSH, then is deleted. */
+/** One GCE VM: runs one script over SSH (`SshScriptTarget`), then is deleted. */
 export class GceInstance implements Instance {
   readonly id: string;
   readonly imageName: string;
@@ -78,63 +38,50 @@ export class GceInstance implements Instance {
   readonly zone: string;
   /** GCE's numeric id (for preemption events). */
   readonly instanceId: string;
-  readonly #api: GceApi;
-  readonly #options: GceOptions;
-  readonly #logger: Logger;
-  readonly #connection: SshConnection;
-  readonly #hardTimeoutMs: number | undefined;
-  readonly #progress: Progresser;
+  readonly #init: GceInstanceInit;
   #stopping: Promise<void> | undefined;
 
   constructor(init: GceInstanceInit) {
+    this.#init = init;
     this.id = init.name;
     this.zone = init.zone;
     this.instanceId = init.id;
     this.imageName = init.imageName;
     this.startupDuration = init.startupDuration;
-    this.#api = init.api;
-    this.#options = init.options;
-    this.#logger = init.logger;
-    this.#connection = init.connection;
-    this.#hardTimeoutMs = init.hardTimeoutMs;
-    this.#progress = init.progress;
   }
 
-  async uploadScript(script: string | Uint8Array, { signal }: SignalOptions = {}): Promise<void> {
-    signal?.throwIfAborted();
+  async uploadScript(script: string | Uint8Array, options: SignalOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
     try {
-      await this.#connection.upload(SCRIPT_PATH, script, { mode: 0o755, ...(signal ? { signal } : {}) });
+      await this.#init.target.upload(script, options);
     } catch (error) {
       if (StaleVmError.isInstance(error)) {
-        this.#progress.progress({ message: 'existing script detected', state: 'failure', interrupts: true });
+        this.#init.progress.progress({
+          message: 'existing script detected',
+          state: 'failure',
+          interrupts: true,
+        });
       }
       throw error;
     }
-    this.#progress.progress({ message: 'uploaded script', state: 'success' });
+    this.#init.progress.progress({ message: 'uploaded script', state: 'success' });
   }
 
   async runScript(output: OutputSink, options: RunOptions = {}): Promise<RunResult> {
-    const limit = withHardTimeout(options.signal, options.hardTimeoutMs ?? this.#hardTimeoutMs);
-    let result: RunResult;
-    try {
-      result = await this.#connection.run(SCRIPT_COMMAND, { output, signal: limit.signal });
-    } finally {
-      limit.dispose();
-    }
-    if (result.completed === false && (result.reason === 'cancelled' || result.reason === 'hard-timeout')) {
-      if (abortedByTimeout(limit.signal) && result.reason !== 'hard-timeout')
-        return { ...result, reason: 'hard-timeout' };
+    const hardTimeoutMs = options.hardTimeoutMs ?? this.#init.hardTimeoutMs;
+    const result = await this.#init.target.run(output, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(hardTimeoutMs ? { hardTimeoutMs } : {}),
+    });
+    if (!result.completed && (result.reason === 'cancelled' || result.reason === 'hard-timeout'))
       return result;
-    }
+    const { PREEMPTIBLE, SPOT } = this.#init.options;
     // A preempted VM may still hand back an exit status (its processes got SIGTERM): never trust it.
-    const mayBePreempted =
-      this.#options.PREEMPTIBLE ||
-      this.#options.SPOT ||
-      (!result.completed && result.reason === 'connection-lost');
+    const mayBePreempted = PREEMPTIBLE || SPOT || (!result.completed && result.reason === 'connection-lost');
     if (!mayBePreempted) return result;
     try {
       if (await this.#wasPreempted(!result.completed, options.signal)) {
-        this.#logger.warn('gce: instance was preempted during the run', {
+        this.#init.logger.warn('gce: instance was preempted during the run', {
           instance: this.id,
           zone: this.zone,
         });
@@ -159,37 +106,46 @@ export class GceInstance implements Instance {
   }
 
   /**
-   * A `compute.instances.preempted` operation for this instance means GCE reclaimed it. When the
-   * run broke off and no such operation is listed yet, a preemptible/Spot VM that is no longer
-   * RUNNING counts as preempted too (the event can trail the shutdown).
+   * A `compute.instances.preempted` operation for this instance means GCE reclaimed it. GCE may
+   * list that operation late, so when the run broke off on a preemptible/Spot VM, a VM that is
+   * no longer RUNNING — or gone (a Spot VM with `instanceTerminationAction: DELETE` is deleted
+   * on preemption) — counts as preempted too.
    */
   async #wasPreempted(runBrokeOff: boolean, signal: AbortSignal | undefined): Promise<boolean> {
-    const events = await this.#api.listZoneOperations(
+    const events = await this.#init.api.listZoneOperations(
       this.zone,
       `(targetId = "${this.instanceId}") (operationType = "compute.instances.preempted")`,
       { signal },
     );
     if (events.length > 0) return true;
-    if (!runBrokeOff || !(this.#options.PREEMPTIBLE || this.#options.SPOT)) return false;
-    const instance = await this.#api.getInstance(this.zone, this.id, { signal });
-    return instance.status !== 'RUNNING';
+    const { PREEMPTIBLE, SPOT } = this.#init.options;
+    if (!runBrokeOff || !(PREEMPTIBLE || SPOT)) return false;
+    try {
+      const instance = await this.#init.api.getInstance(this.zone, this.id, { signal });
+      return instance.status !== 'RUNNING';
+    } catch (error) {
+      if (isNotFound(error)) return true;
+      throw error;
+    }
   }
 
-  async downloadTrace({ signal }: SignalOptions = {}): Promise<Uint8Array> {
-    return this.#connection.download(TRACE_PATH, signal ? { signal } : {});
+  async downloadTrace(options: SignalOptions = {}): Promise<Uint8Array> {
+    return this.#init.target.downloadTrace(options);
   }
 
   /** Closes SSH, deletes the VM and waits for the deletion (unless SKIP_STOP_POLL); safe to call again. */
   stop(options: SignalOptions = {}): Promise<void> {
     this.#stopping ??= (async () => {
-      await this.#connection.close().catch(() => {});
-      await deleteInstance(this.#api, this.#options, this.zone, this.id, options);
+      await this.#init.target.close().catch(() => {});
+      const { api, options: o, zone } = this.#init;
+      await deleteInstance(api, o, zone, this.id, options);
     })();
-    this.#stopping.catch(() => {
-      // A failed stop may be retried by the caller.
-      this.#stopping = undefined;
+    const stopping = this.#stopping;
+    // A failed stop may be retried by the caller.
+    stopping.catch(() => {
+      if (this.#stopping === stopping) this.#stopping = undefined;
     });
-    return this.#stopping;
+    return stopping;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

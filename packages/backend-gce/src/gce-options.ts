@@ -166,6 +166,11 @@ export const gceOptions = defineOptions('gce', {
       "let GCE delete the instance server-side once the job's hard timeout plus 10 minutes has passed (scheduling.maxRunDuration with instanceTerminationAction DELETE)",
     default: 'true',
   }),
+  TERMINATION_ACTION: option(optionTypes.oneOf(['DELETE', 'STOP']), {
+    description:
+      'scheduling.instanceTerminationAction of Spot VMs and of the MAX_RUN_DURATION guard: DELETE removes the VM (and its disk) when it is preempted or its run duration is over, STOP leaves it TERMINATED (the backend deletes it when the job ends)',
+    default: 'DELETE',
+  }),
   DETERMINISTIC_HOSTNAME: option(optionTypes.bool(), {
     description: 'assign deterministic hostname based on repo slug and job id',
     default: 'false',
@@ -226,6 +231,16 @@ export const gceOptions = defineOptions('gce', {
   SSH_PORT: option(optionTypes.int({ min: 1, max: 65_535 }), {
     description: 'port sshd listens on in the image',
     default: '22',
+  }),
+  SSH_HOST_KEY_CHECK: option(optionTypes.oneOf(['published', 'insecure']), {
+    description:
+      'how the host key is verified: "published" accepts only the keys the guest published (guest attributes, or the serial console for images without the guest agent); "insecure" accepts any key (a warning is logged)',
+    default: 'published',
+  }),
+  PTY: option(optionTypes.bool(), {
+    description:
+      'run the build script with a pseudo-terminal, as the Go worker always did: stderr merges into stdout, line ends become CRLF, and output is much slower; off by default',
+    default: 'false',
   }),
   SSH_DIAL_TIMEOUT: option(positiveDuration, {
     description: 'connection timeout for ssh connections',

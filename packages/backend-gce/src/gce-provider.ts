@@ -19,14 +19,17 @@ import {
   toProviderConfig,
   withDefaults,
 } from '@workerkit/core';
-import { generateKeyPair, type SshConnection } from '@workerkit/ssh';
+import { generateKeyPair, type SshScriptTarget } from '@workerkit/ssh';
 import { bootInZones, type GceStartResources } from './gce-boot.js';
-import { GceApi } from './gce-client.js';
-import { isNotFound } from './gce-errors.js';
+import type { GceApi } from './gce-client.js';
+import { deleteInstance } from './gce-delete.js';
+import { gceErrorClass, isNotFound } from './gce-errors.js';
+import type { HostKeySource } from './gce-host-keys.js';
 import { GceImages } from './gce-images.js';
-import { deleteInstance, GceInstance } from './gce-instance.js';
+import { GceInstance } from './gce-instance.js';
 import { buildInstance, chooseMachine, pinnedZone } from './gce-instance-spec.js';
 import { type GceOptions, parseGceOptions, regionOfZone } from './gce-options.js';
+import { loadGceApi } from './gce-sdk.js';
 import { connectToGuest } from './gce-ssh-connect.js';
 
 interface ZonePlan {
@@ -38,18 +41,20 @@ interface ZonePlan {
 
 /**
  * Google Compute Engine provider: each job gets its own VM with its own ed25519 key, reached
- * over SSH with the host key taken from guest attributes.
+ * over SSH with the host key the guest published (guest attributes, or the serial console for
+ * images without the guest agent). The Google SDK is loaded by the first setup or start.
  */
 export class GceProvider implements Provider {
   readonly alias = 'gce';
   readonly supportsProgress = true;
   readonly options: GceOptions;
-  readonly api: GceApi;
   readonly #ownerId: string;
   readonly #logger: Logger;
   readonly #selector: ImageSelector;
-  readonly #images: GceImages;
+  #runtime: Promise<{ api: GceApi; images: GceImages }> | undefined;
   #plan: Promise<ZonePlan> | undefined;
+  /** Where each image's guests publish their host keys, learnt from the first job on it. */
+  readonly #hostKeySources = new Map<string, HostKeySource>();
 
   constructor(config: ProviderConfig, context: ProviderContext) {
     this.options = parseGceOptions(config);
@@ -59,13 +64,24 @@ export class GceProvider implements Provider {
       config,
       ...(this.options.IMAGE_SELECTOR_URL ? { url: this.options.IMAGE_SELECTOR_URL } : {}),
     });
-    this.api = new GceApi(this.options, this.#logger);
-    this.#images = new GceImages(this.api, this.options, this.#selector);
+  }
+
+  /** The API client and image lookup, made once: the first call loads the Google SDK. */
+  #loaded(): Promise<{ api: GceApi; images: GceImages }> {
+    this.#runtime ??= loadGceApi(this.options, this.#logger).then((api) => ({
+      api,
+      images: new GceImages(api, this.options, this.#selector),
+    }));
+    this.#runtime.catch(() => {
+      this.#runtime = undefined;
+    });
+    return this.#runtime;
   }
 
   /**
-   * Checks the configuration against the API (zones exist and are UP, machine types, network,
-   * subnetwork) and finds alternate zones; runs once, and again only after a failure.
+   * Checks the configuration against the API (credentials, project, zones exist and are UP,
+   * machine types, network, subnetwork) and finds alternate zones; runs once, and again only
+   * after a failure. Credentials that do not work and an unknown project are `InvalidConfigError`.
    */
   async setup({ signal }: SignalOptions = {}): Promise<void> {
     this.#plan ??= this.#checkSetup(signal);
@@ -79,8 +95,8 @@ export class GceProvider implements Provider {
 
   async #checkSetup(signal: AbortSignal | undefined): Promise<ZonePlan> {
     const o = this.options;
-    await this.api.initialize();
-    const zones = await this.api.listZones({ signal });
+    const { api } = await this.#loaded();
+    const zones = await this.#checkAccess(api, signal);
     const status = new Map(zones.map((z) => [z.name ?? '', z.status ?? '']));
     const missing = o.ZONES.find((zone) => !status.has(zone));
     if (missing !== undefined) {
@@ -111,19 +127,58 @@ export class GceProvider implements Provider {
       ['PREMIUM_MACHINE_TYPE', o.PREMIUM_MACHINE_TYPE],
     ] as const) {
       await this.#mustExist(option, machineType, `a machine type available in ${zone}`, () =>
-        this.api.getMachineType(zone, machineType, { signal }),
+        api.getMachineType(zone, machineType, { signal }),
       );
     }
     await this.#mustExist('NETWORK', o.NETWORK, `a network of project ${o.PROJECT_ID}`, () =>
-      this.api.getNetwork(o.NETWORK, { signal }),
+      api.getNetwork(o.NETWORK, { signal }),
     );
     if (o.SUBNETWORK !== undefined) {
       const subnetwork = o.SUBNETWORK;
       await this.#mustExist('SUBNETWORK', subnetwork, `a subnetwork in region ${o.REGION}`, () =>
-        this.api.getSubnetwork(o.REGION, subnetwork, { signal }),
+        api.getSubnetwork(o.REGION, subnetwork, { signal }),
       );
     }
     return { zones: up, alternates };
+  }
+
+  /** The first calls: credentials that cannot be used or a project that does not exist are configuration errors. */
+  async #checkAccess(api: GceApi, signal: AbortSignal | undefined) {
+    const o = this.options;
+    const credentials =
+      o.ACCESS_TOKEN !== undefined
+        ? 'ACCESS_TOKEN'
+        : o.ACCOUNT_JSON !== undefined
+          ? 'ACCOUNT_JSON'
+          : undefined;
+    try {
+      await api.initialize();
+      return await api.listZones({ signal });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const kind = gceErrorClass(error);
+      const status = (error as { code?: string }).code;
+      if (kind === 'not-found' && status === '404')
+        throw new InvalidConfigError({
+          provider: 'gce',
+          option: 'PROJECT_ID',
+          value: o.PROJECT_ID,
+          expected: 'an existing project the credentials can see',
+          cause: error,
+        });
+      if (kind === 'config' || (ProviderApiError.isInstance(error) && error.operation === 'initialize'))
+        throw new InvalidConfigError({
+          provider: 'gce',
+          option: credentials ?? 'ACCOUNT_JSON',
+          value: undefined,
+          secret: true,
+          expected: `credentials that may use Compute Engine in project ${o.PROJECT_ID}${
+            credentials ? '' : ' (none set: Google application default credentials were tried)'
+          }: ${error instanceof Error ? error.message : String(error)}`,
+          cause: error,
+        });
+      throw error;
+    }
   }
 
   async #mustExist(
@@ -160,7 +215,8 @@ export class GceProvider implements Provider {
     const pinned = pinnedZone(attrs);
     await this.setup({ signal });
     const plan = await this.#plan!;
-    const image = await this.#images.select(attrs, signal, progress);
+    const { api, images } = await this.#loaded();
+    const image = await images.select(attrs, signal, progress);
     const keyPair = await generateKeyPair({ comment: 'workerkit' });
     progress.progress({ message: 'rendered startup script', state: 'success' });
     signal?.throwIfAborted();
@@ -169,12 +225,12 @@ export class GceProvider implements Provider {
     const deadline = AbortSignal.timeout(o.BOOT_TIMEOUT);
     const bootSignal = signal ? AbortSignal.any([signal, deadline]) : deadline;
     const created: GceStartResources = { instance: undefined };
-    let connection: SshConnection | undefined;
+    let target: SshScriptTarget | undefined;
     // BOOT_TIMEOUT bounds the insert and the wait for RUNNING; the SSH wait has its own bound.
     let phase: 'boot' | 'ssh' = 'boot';
     try {
       const ready = await bootInZones(
-        { api: this.api, options: o, logger: this.#logger },
+        { api, options: o, logger: this.#logger },
         {
           zones,
           attributes: attrs,
@@ -182,8 +238,7 @@ export class GceProvider implements Provider {
             buildInstance(o, {
               name,
               zone,
-              imageSelfLink:
-                image.selfLink ?? `projects/${this.api.imageProject}/global/images/${image.name}`,
+              imageSelfLink: image.selfLink ?? `projects/${api.imageProject}/global/images/${image.name}`,
               machine,
               attributes: attrs,
               publicKey: keyPair.publicKey,
@@ -196,15 +251,24 @@ export class GceProvider implements Provider {
         },
       );
 
-      const instance = await this.api.getInstance(ready.zone, ready.name, { signal: bootSignal });
+      const instance = await api.getInstance(ready.zone, ready.name, { signal: bootSignal });
       phase = 'ssh';
-      connection = await connectToGuest(
-        { api: this.api, options: o, logger: this.#logger },
-        { instance, zone: ready.zone, name: ready.name, privateKey: keyPair.privateKey, progress, signal },
+      target = await connectToGuest(
+        { api, options: o, logger: this.#logger },
+        {
+          instance,
+          zone: ready.zone,
+          name: ready.name,
+          image: image.name ?? '',
+          hostKeySources: this.#hostKeySources,
+          privateKey: keyPair.privateKey,
+          progress,
+          signal,
+        },
       );
       signal?.throwIfAborted();
       return new GceInstance({
-        api: this.api,
+        api,
         options: o,
         logger: this.#logger,
         name: ready.name,
@@ -213,11 +277,11 @@ export class GceProvider implements Provider {
         imageName: image.name ?? '',
         startupDuration: ready.startupDuration,
         hardTimeoutMs: attrs.hardTimeoutMs,
-        connection,
+        target,
         progress,
       });
     } catch (error) {
-      await connection?.close().catch(() => {});
+      await target?.close().catch(() => {});
       const timedOut = phase === 'boot' && deadline.aborted && !signal?.aborted;
       if (timedOut)
         progress.progress({
@@ -227,8 +291,9 @@ export class GceProvider implements Provider {
         });
       const leftover = created.instance;
       if (leftover) {
-        // Never leave a VM behind: delete it without the (possibly aborted) caller's signal.
-        await deleteInstance(this.api, o, leftover.zone, leftover.name).catch((cleanupError: unknown) =>
+        // Never leave a VM behind: delete it without the (possibly aborted) caller's signal,
+        // through resourceNotReady while its insert still runs.
+        await deleteInstance(api, o, leftover.zone, leftover.name).catch((cleanupError: unknown) =>
           this.#logger.error('gce: could not delete instance after a failed start', {
             instance: leftover.name,
             error: String(cleanupError),
@@ -245,12 +310,13 @@ export class GceProvider implements Provider {
           cause: error,
         });
       }
-      throw error;
+      throw asConfigError(error);
     }
   }
 
   async listManagedResources({ signal }: SignalOptions = {}): Promise<ManagedResource[]> {
-    const instances = await this.api.listInstances(`labels.${LIFECYCLE_LABELS.managed} = "true"`, { signal });
+    const { api } = await this.#loaded();
+    const instances = await api.listInstances(`labels.${LIFECYCLE_LABELS.managed} = "true"`, { signal });
     const resources: ManagedResource[] = [];
     for (const instance of instances) {
       const lifecycle = readLifecycleLabels(instance.labels ?? undefined);
@@ -279,17 +345,52 @@ export class GceProvider implements Provider {
         expected: 'an instance found by listManagedResources (with details.zone)',
       });
     }
-    await deleteInstance(this.api, this.options, zone, resource.id, signal ? { signal } : {});
+    const { api } = await this.#loaded();
+    await deleteInstance(api, this.options, zone, resource.id, signal ? { signal } : {});
   }
 
   async close(): Promise<void> {
-    await this.api.close();
+    const runtime = this.#runtime;
+    this.#runtime = undefined;
+    if (runtime) await (await runtime.catch(() => undefined))?.api.close();
   }
 
   /** `await using provider = …` closes it. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/**
+ * An insert GCE refused as invalid (400) or forbidden (401/403 other than throttling and quota):
+ * the configuration or the job's VM request is wrong, and a retry would fail the same way.
+ */
+function asConfigError(error: unknown): unknown {
+  if (
+    gceErrorClass(error) !== 'config' ||
+    !ProviderApiError.isInstance(error) ||
+    error.operation !== 'instances.insert'
+  )
+    return error;
+  const message = error.message;
+  const option = /guestAccelerators/.test(message)
+    ? 'GPU_TYPE / GPU_COUNT / vm_config'
+    : /machineType/.test(message)
+      ? 'MACHINE_TYPE / vm_size'
+      : /disks/.test(message)
+        ? 'DISK_SIZE'
+        : /subnetwork/.test(message)
+          ? 'SUBNETWORK'
+          : /tags/.test(message)
+            ? 'TRAVIS_SITE'
+            : 'instance request';
+  return new InvalidConfigError({
+    provider: 'gce',
+    option,
+    value: undefined,
+    expected: `what Compute Engine accepts: ${message}`,
+    cause: error,
+  });
 }
 
 function shuffle<T>(items: readonly T[]): T[] {

@@ -2,15 +2,20 @@ import { registerBackend } from '@workerkit/core';
 import { gceOptions } from './gce-options.js';
 import { createGceProvider } from './gce-provider.js';
 
-export type { CallOptions as GceCallOptions } from './gce-client.js';
-export { GceApi, gceClientOptions } from './gce-client.js';
+// Types only from the SDK's side: importing this package must not load @google-cloud/compute.
+export type { CallOptions as GceCallOptions, GceApi } from './gce-client.js';
+export type { GceErrorClass } from './gce-errors.js';
 export {
-  gceApiError,
+  GceApiError,
+  gceErrorClass,
   gceOperationError,
   isZoneCapacityError,
   parseSdkError,
+  toGceApiError,
   ZONE_CAPACITY_CODES,
 } from './gce-errors.js';
+export type { HostKeySource } from './gce-host-keys.js';
+export { HOST_KEYS_BEGIN, HOST_KEYS_END, hostKeysFromSerialOutput } from './gce-host-keys.js';
 export { GceInstance } from './gce-instance.js';
 export type { GceMachineChoice, InstanceSpecInput } from './gce-instance-spec.js';
 export { buildInstance, chooseMachine, instanceName, renderStartupScript } from './gce-instance-spec.js';

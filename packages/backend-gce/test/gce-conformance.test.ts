@@ -1,4 +1,4 @@
-import type { GceEmulator } from '@workerkit/testkit';
+import { DEFAULT_TIME_FACTOR, type GceEmulator } from '@workerkit/testkit';
 import { providerConformanceSuite } from '@workerkit/testkit/conformance';
 import { gceTestEnv } from './gce-test-env.js';
 
@@ -7,10 +7,9 @@ let emulator: GceEmulator | undefined;
 providerConformanceSuite({
   name: 'gce on the GCE emulator',
   async createProvider() {
-    // A boot clock of a few ms per step, so aborts at 1/25/250 ms land before, during and after the insert.
-    const env = await gceTestEnv({
-      emulator: { timings: { provisioningMs: 20, stagingMs: 20, stoppingMs: 10 } },
-    });
+    // The realistic profile at its default scale (one Google second = 10 ms): inserts of
+    // 50-300 ms, sshd 100-400 ms after RUNNING, so aborts at 1/25/250 ms land before and during the insert.
+    const env = await gceTestEnv({ emulator: { profile: 'realistic', timeFactor: DEFAULT_TIME_FACTOR } });
     emulator = env.emulator;
     return env.provider;
   },

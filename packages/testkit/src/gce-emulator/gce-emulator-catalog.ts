@@ -22,6 +22,8 @@ export function addImage(gce: GceEmulatorState, image: GceEmulatorImage): void {
     architecture: 'X86_64',
     selfLink: `${API_BASE}projects/${project}/global/images/${image.name}`,
     project,
+    guestAgent: image.guestAgent ?? true,
+    users: image.users ?? ['travis'],
   });
 }
 
@@ -108,8 +110,8 @@ export function newestInFamily(gce: GceEmulatorState, project: string, family: s
     .at(-1);
 }
 
-/** An image as the API answers it (without the emulator's `project` field). */
+/** An image as the API answers it (without the emulator's own `project`, `guestAgent` and `users` fields). */
 export function publicImage(image: Json): Json {
-  const { project: _project, ...rest } = image;
+  const { project: _project, guestAgent: _agent, users: _users, ...rest } = image;
   return rest;
 }

@@ -25,6 +25,14 @@ const STATUS_NAMES: Record<number, string> = {
   503: 'UNAVAILABLE',
 };
 
+/** Reasons GCE reports in the `usageLimits` domain. */
+const USAGE_LIMIT_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'quotaExceeded']);
+
+/** 400 `resourceNotReady`: another operation on the resource is still running. */
+export function resourceNotReady(resource: string): HttpError {
+  return new HttpError(400, 'resourceNotReady', `The resource '${resource}' is not ready`);
+}
+
 export function badRequest(message: string): HttpError {
   return new HttpError(400, 'invalid', message);
 }
@@ -87,7 +95,7 @@ function errorBody(error: unknown): Json {
         errors: [
           {
             message: error.message,
-            domain: error.status === 403 && error.reason === 'rateLimitExceeded' ? 'usageLimits' : 'global',
+            domain: USAGE_LIMIT_REASONS.has(error.reason) ? 'usageLimits' : 'global',
             reason: error.reason,
           },
         ],

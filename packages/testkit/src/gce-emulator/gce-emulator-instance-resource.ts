@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { checkZone, findImageByUrl } from './gce-emulator-catalog.js';
 import { badRequest, HttpError, notFound } from './gce-emulator-http.js';
+import {
+  checkInsertFields,
+  checkMachineAndAccelerators,
+  checkSubnetwork,
+} from './gce-emulator-insert-validation.js';
 import { nonEmpty } from './gce-emulator-lists.js';
 import {
   API_BASE,
@@ -14,9 +19,6 @@ import {
 } from './gce-emulator-state.js';
 
 const NAME_PATTERN = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
-const LABEL_KEY = /^[a-z][a-z0-9_-]{0,62}$/;
-const LABEL_VALUE = /^[a-z0-9_-]{0,63}$/;
-const ACCELERATOR_TYPES = ['nvidia-tesla-t4', 'nvidia-tesla-v100', 'nvidia-tesla-p100', 'nvidia-l4'];
 
 /**
  * Checks an `instances.insert` body as GCE does and makes the new instance's record (status
@@ -37,10 +39,9 @@ export function newInstanceRecord(gce: GceEmulatorState, zone: string, body: Jso
     );
   }
   const machineType = lastSegment(stringField(body, 'machineType'));
-  if (!gce.machineTypes.has(machineType))
-    throw badRequest(
-      `Invalid value for field 'resource.machineType': '${String(body.machineType)}'. Machine type with name '${machineType}' does not exist in zone '${zone}'.`,
-    );
+  const accelerators = (body.guestAccelerators as Json[] | undefined) ?? [];
+  checkMachineAndAccelerators(gce, zone, String(body.machineType), accelerators);
+  checkInsertFields(zone, body);
   const disks = (body.disks as Json[] | undefined) ?? [];
   const boot = disks.find((d) => d.boot === true) ?? disks[0];
   const init = boot?.initializeParams as Json | undefined;
@@ -49,15 +50,9 @@ export function newInstanceRecord(gce: GceEmulatorState, zone: string, body: Jso
   const image = findImageByUrl(gce, String(init.sourceImage));
   if (!image) throw notFound(String(init.sourceImage));
   const labels = (body.labels as Record<string, string> | undefined) ?? {};
-  for (const [k, v] of Object.entries(labels)) {
-    if (!LABEL_KEY.test(k) || !LABEL_VALUE.test(v))
-      throw badRequest(
-        `Invalid value for field 'resource.labels': '${k}=${v}'. Label keys and values must match [a-z0-9_-].`,
-      );
-  }
   const scheduling = { ...((body.scheduling as Json | undefined) ?? {}) };
-  const accelerators = (body.guestAccelerators as Json[] | undefined) ?? [];
   checkScheduling(scheduling, accelerators);
+  const networkInterfacesOut = networkInterfaces(gce, zone, body, '');
   const id = gce.newId();
   const address = gce.allocateAddress();
   const metadataItems =
@@ -78,7 +73,7 @@ export function newInstanceRecord(gce: GceEmulatorState, zone: string, body: Jso
     status: 'PROVISIONING',
     zone: zoneUrl,
     canIpForward: false,
-    networkInterfaces: networkInterfaces(gce, zone, body, address),
+    networkInterfaces: networkInterfacesOut.map((nic) => withAddress(nic, address)),
     disks: disks.map((disk, index) => ({
       kind: 'compute#attachedDisk',
       type: disk.type ?? 'PERSISTENT',
@@ -104,6 +99,10 @@ export function newInstanceRecord(gce: GceEmulatorState, zone: string, body: Jso
       preemptible: false,
       provisioningModel: 'STANDARD',
       ...scheduling,
+      // int64 travels as a string, whatever the request sent.
+      ...(scheduling.maxRunDuration
+        ? { maxRunDuration: { seconds: String((scheduling.maxRunDuration as Json).seconds) } }
+        : {}),
     },
     cpuPlatform: 'Unknown CPU Platform',
     labels,
@@ -129,21 +128,29 @@ export function newInstanceRecord(gce: GceEmulatorState, zone: string, body: Jso
     address,
     metadata,
     guest: undefined,
+    booting: undefined,
+    statusHistory: ['PROVISIONING'],
     guestAttributes: {},
     timers: [],
     preempted: false,
     deleting: false,
+    busyWith: undefined,
+    guestAgent: image.guestAgent !== false,
+    imageUsers: (image.users as string[] | undefined) ?? [],
+    serial: { text: '', start: 0 },
+  };
+}
+
+function withAddress(nic: Json, address: string): Json {
+  const accessConfigs = nic.accessConfigs as Json[] | undefined;
+  return {
+    ...nic,
+    networkIP: address,
+    ...(accessConfigs ? { accessConfigs: accessConfigs.map((ac) => ({ ...ac, natIP: address })) } : {}),
   };
 }
 
 function checkScheduling(scheduling: Json, accelerators: Json[]): void {
-  for (const accelerator of accelerators) {
-    if (!ACCELERATOR_TYPES.includes(lastSegment(String(accelerator.acceleratorType)))) {
-      throw badRequest(
-        `Invalid value for field 'resource.guestAccelerators[0].acceleratorType': '${String(accelerator.acceleratorType)}'.`,
-      );
-    }
-  }
   const spotLike = scheduling.preemptible === true || scheduling.provisioningModel === 'SPOT';
   if ((spotLike || accelerators.length > 0) && scheduling.onHostMaintenance === 'MIGRATE') {
     throw badRequest(
@@ -179,7 +186,7 @@ function networkInterfaces(gce: GceEmulatorState, zone: string, body: Json, addr
     return {
       kind: 'compute#networkInterface',
       network: `${project}/global/networks/${network}`,
-      subnetwork: `${project}/regions/${regionOf(zone)}/subnetworks/${nic.subnetwork ? lastSegment(String(nic.subnetwork)) : network}`,
+      subnetwork: `${project}/regions/${regionOf(zone)}/subnetworks/${nic.subnetwork ? checkSubnetwork(gce, zone, index, String(nic.subnetwork)) : network}`,
       networkIP: address,
       name: `nic${index}`,
       fingerprint: randomBytes(8).toString('base64'),

@@ -26,16 +26,37 @@ export function createOperation(
     insertTime: now(),
     selfLink: `${zoneUrl}/operations/${name}`,
   };
-  const record: OperationRecord = { resource, zone: target.zone, waiters: new Set() };
+  const record: OperationRecord = { resource, zone: target.zone, waiters: new Set(), listedFrom: 0 };
   gce.operations.set(name, record);
   return record;
 }
+
+/** An operation's error as GCE reports it: its code, message, HTTP status and `errorDetails`. */
+export interface OperationError {
+  code: string;
+  message: string;
+  /** `httpErrorStatusCode` (default 400); `httpErrorMessage` follows from it. */
+  http?: number;
+  errorDetails?: Json[];
+}
+
+/** `httpErrorMessage` as GCE words it for each `httpErrorStatusCode`. */
+const HTTP_ERROR_MESSAGES: Record<number, string> = {
+  400: 'BAD REQUEST',
+  403: 'FORBIDDEN',
+  404: 'NOT FOUND',
+  409: 'CONFLICT',
+  412: 'PRECONDITION FAILED',
+  429: 'TOO MANY REQUESTS',
+  500: 'INTERNAL SERVER ERROR',
+  503: 'SERVICE UNAVAILABLE',
+};
 
 /** Moves an operation on; DONE (with an error, when given) wakes its waiters. */
 export function updateOperation(
   op: OperationRecord,
   status: 'RUNNING' | 'DONE',
-  error?: { code: string; message: string; http?: number },
+  error?: OperationError,
 ): void {
   op.resource.status = status;
   if (status === 'RUNNING') {
@@ -46,9 +67,18 @@ export function updateOperation(
     op.resource.endTime = now();
     op.resource.progress = 100;
     if (error) {
-      op.resource.error = { errors: [{ code: error.code, message: error.message }] };
-      op.resource.httpErrorStatusCode = error.http ?? 400;
-      op.resource.httpErrorMessage = error.http === 503 ? 'SERVICE UNAVAILABLE' : 'BAD REQUEST';
+      const http = error.http ?? 400;
+      op.resource.error = {
+        errors: [
+          {
+            code: error.code,
+            message: error.message,
+            ...(error.errorDetails?.length ? { errorDetails: error.errorDetails } : {}),
+          },
+        ],
+      };
+      op.resource.httpErrorStatusCode = http;
+      op.resource.httpErrorMessage = HTTP_ERROR_MESSAGES[http] ?? 'BAD REQUEST';
     }
     for (const wake of op.waiters) wake();
     op.waiters.clear();
@@ -66,14 +96,18 @@ export function getOperation(gce: GceEmulatorState, zone: string | undefined, na
   return op;
 }
 
-/** `operations.wait`: the operation once DONE, or as it is after `operationWaitMs`. */
+/**
+ * `operations.wait`: the operation once DONE, or as it is after `operationWaitMs` — or, by
+ * `earlyWaitChance`, at once: GCE's wait "might return after zero seconds" before DONE.
+ */
 export async function waitFor(gce: GceEmulatorState, op: OperationRecord): Promise<Json> {
   if (op.resource.status === 'DONE') return op.resource;
+  if (Math.random() < gce.timings.earlyWaitChance) return op.resource;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
       op.waiters.delete(wake);
       resolve();
-    }, gce.operationWaitMs);
+    }, gce.timings.operationWaitMs);
     timer.unref();
     const wake = () => {
       clearTimeout(timer);
@@ -84,9 +118,12 @@ export async function waitFor(gce: GceEmulatorState, op: OperationRecord): Promi
   return op.resource;
 }
 
-/** Operations of a zone, or with `zone` undefined the global ones. */
+/** Operations of a zone, or with `zone` undefined the global ones, as lists show them (late ones not yet). */
 export function operationsIn(gce: GceEmulatorState, zone: string | undefined): Json[] {
-  return [...gce.operations.values()].filter((o) => o.zone === zone).map((o) => o.resource);
+  const at = Date.now();
+  return [...gce.operations.values()]
+    .filter((o) => o.zone === zone && o.listedFrom <= at)
+    .map((o) => o.resource);
 }
 
 /** GCE's `requestId`: a repeated mutation with the same id returns the first one's operation. */

@@ -7,6 +7,7 @@ import {
   subnetworkResource,
   zoneResource,
 } from './gce-emulator-catalog.js';
+import { serialPortOutput } from './gce-emulator-console.js';
 import { notFound, type Route } from './gce-emulator-http.js';
 import { deleteInstance, getInstance, insertInstance, zoneInstances } from './gce-emulator-instances.js';
 import { aggregated, list } from './gce-emulator-lists.js';
@@ -67,6 +68,12 @@ export function gceRoutes(gce: GceEmulatorState): Route[] {
       new RegExp(`${P}/zones/([^/]+)/instances/([^/]+)/getGuestAttributes$`),
       'instances.getGuestAttributes',
       ([zone, name], q) => guestAttributes(getInstance(gce, zone!, name!), q),
+    ],
+    [
+      'GET',
+      new RegExp(`${P}/zones/([^/]+)/instances/([^/]+)/serialPort$`),
+      'instances.getSerialPortOutput',
+      ([zone, name], q) => serialPortOutput(getInstance(gce, zone!, name!), q),
     ],
     [
       'GET',

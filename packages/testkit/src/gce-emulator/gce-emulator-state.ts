@@ -1,6 +1,12 @@
 import { randomInt } from 'node:crypto';
 import { GceEmulatorFaults } from './gce-emulator-faults.js';
 import { HttpError } from './gce-emulator-http.js';
+import {
+  DEFAULT_TIME_FACTOR,
+  type GceEmulatorTimings,
+  type MsRange,
+  resolveTimings,
+} from './gce-emulator-timing.js';
 import type {
   GceEmulatorOptions,
   GceGuest,
@@ -14,6 +20,9 @@ const DEFAULT_MACHINE_TYPES = [
   'e2-standard-2',
   ...[1, 2, 4, 8, 16].map((n) => `n1-standard-${n}`),
   ...[2, 4, 8, 16].map((n) => `n2-standard-${n}`),
+  'g2-standard-4',
+  'g2-standard-24',
+  'a2-highgpu-1g',
 ];
 
 export type Json = Record<string, unknown>;
@@ -27,16 +36,29 @@ export interface InstanceRecord {
   address: string;
   metadata: Record<string, string>;
   guest: GceGuest | undefined;
+  /** The guest while it boots (undefined once it failed). */
+  booting: Promise<GceGuest | undefined> | undefined;
+  /** Every status the instance had, in order. */
+  statusHistory: GceInstanceStatus[];
   guestAttributes: Record<string, string>;
   timers: NodeJS.Timeout[];
   preempted: boolean;
   deleting: boolean;
+  /** The operation still running on the instance: another mutation meanwhile is `resourceNotReady`. */
+  busyWith: OperationRecord | undefined;
+  /** Whether its image has the guest agent. */
+  guestAgent: boolean;
+  imageUsers: readonly string[];
+  /** Serial port 1: what the guest wrote, and the byte offset of `text`'s first byte (older bytes dropped). */
+  serial: { text: string; start: number };
 }
 
 export interface OperationRecord {
   resource: Json;
   zone: string | undefined;
   waiters: Set<() => void>;
+  /** Lists show the operation only from this time on (`Date.now()` ms): GCE lists some events late. */
+  listedFrom: number;
 }
 
 /** One emulator's configuration and everything it holds; the emulator's parts share it. */
@@ -48,13 +70,7 @@ export class GceEmulatorState {
   readonly networks: ReadonlySet<string>;
   /** `region/name` pairs. */
   readonly subnetworks: ReadonlySet<string>;
-  readonly timings: {
-    provisioningMs: number;
-    stagingMs: number;
-    stoppingMs: number;
-    runDurationSecondMs: number;
-  };
-  readonly operationWaitMs: number;
+  readonly timings: GceEmulatorTimings;
   readonly pageSize: number;
   readonly sshPort: number;
   readonly booter: GceGuestBooter | 'none';
@@ -81,14 +97,19 @@ export class GceEmulatorState {
     this.machineTypes = new Set(options.machineTypes ?? DEFAULT_MACHINE_TYPES);
     this.networks = new Set(options.networks ?? ['default']);
     this.subnetworks = new Set(options.subnetworks ?? this.zones.map((z) => `${regionOf(z)}/default`));
-    this.timings = {
-      provisioningMs: 40,
-      stagingMs: 40,
-      stoppingMs: 20,
-      runDurationSecondMs: 1000,
-      ...options.timings,
-    };
-    this.operationWaitMs = options.operationWaitMs ?? 10_000;
+    const overrides: Partial<GceEmulatorTimings> = {};
+    for (const [key, value] of Object.entries(options.timings ?? {})) {
+      if (value === undefined) continue;
+      const range = key.endsWith('Ms') && key !== 'operationWaitMs' && key !== 'runDurationSecondMs';
+      (overrides as Record<string, unknown>)[key] =
+        range && typeof value === 'number' ? ([value, value] as MsRange) : value;
+    }
+    if (options.operationWaitMs !== undefined) overrides.operationWaitMs = options.operationWaitMs;
+    this.timings = resolveTimings(
+      options.profile ?? 'realistic',
+      options.timeFactor ?? DEFAULT_TIME_FACTOR,
+      overrides,
+    );
     this.pageSize = options.defaultPageSize ?? 500;
     this.sshPort = options.sshPort ?? randomInt(20_000, 60_000);
     this.#addressOctet = options.addressOctet ?? randomInt(100, 200);

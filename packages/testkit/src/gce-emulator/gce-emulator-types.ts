@@ -1,11 +1,38 @@
-export type GceInstanceStatus = 'PROVISIONING' | 'STAGING' | 'RUNNING' | 'STOPPING' | 'TERMINATED';
+import type { GceEmulatorTimings, GceTimingProfile, MsRange } from './gce-emulator-timing.js';
+
+/** Every status of compute.proto's `Instance.Status` (UNDEFINED_STATUS aside). */
+export const GCE_INSTANCE_STATUSES = [
+  'PENDING',
+  'PROVISIONING',
+  'STAGING',
+  'RUNNING',
+  'STOPPING',
+  'STOPPED',
+  'SUSPENDING',
+  'SUSPENDED',
+  'REPAIRING',
+  'TERMINATED',
+  'DEPROVISIONING',
+] as const;
+
+export type GceInstanceStatus = (typeof GCE_INSTANCE_STATUSES)[number];
 
 /** What a booted guest exposes: where its sshd listens and the host keys the guest agent publishes. */
 export interface GceGuest {
   /** Host public keys by type, as the guest agent writes them to `hostkeys/<type>`: base64 key blobs. */
   hostKeys: Record<string, string>;
-  /** Stops the guest (its sshd); called on delete, preemption and emulator stop. */
+  /** Stops the guest (its sshd, its startup script and whatever that left running); called on delete, preemption and emulator stop. */
   stop(): Promise<void>;
+}
+
+/** What the guest writes to the emulator: its serial console, and a guest-initiated power-off. */
+export interface GceGuestHost {
+  /** Appends to serial port 1 (`instances.getSerialPortOutput`). */
+  console(text: string): void;
+  /** The guest ran `poweroff` (or `shutdown`, `halt`): the instance stops (TERMINATED). */
+  poweroff(): void;
+  /** How long one second of the guest's `at now + N minutes` lasts, in ms. */
+  secondMs: number;
 }
 
 /** What the emulator knows about an instance when it boots its guest. */
@@ -16,8 +43,16 @@ export interface GceGuestSpec {
   port: number;
   /** `user:ssh-ed25519 AAAA… comment` lines from the `ssh-keys` metadata item. */
   sshKeys: { user: string; publicKey: string }[];
-  /** The `startup-script` metadata item. */
+  /** The `startup-script` metadata item; the guest runs it as root at boot, its output on the console. */
   startupScript: string | undefined;
+  /**
+   * Whether the image has the guest agent: it creates the `ssh-keys` users and publishes host
+   * keys as guest attributes. Without it only the image's own `users` exist, with no keys.
+   */
+  guestAgent: boolean;
+  /** Users the image has before any agent runs (e.g. `travis`). */
+  imageUsers: readonly string[];
+  host: GceGuestHost;
 }
 
 /** Boots one guest; the default starts a private OpenSSH sshd (testkit `startSshd`). */
@@ -31,6 +66,13 @@ export interface GceEmulatorImage {
   /** ISO time; newer images sort later (default: now, in insertion order). */
   creationTimestamp?: string;
   status?: 'READY' | 'PENDING' | 'FAILED';
+  /**
+   * Whether the image carries the guest agent (default true). Without it: no guest attributes
+   * (no host keys there), the `ssh-keys` metadata is not applied; the startup script still runs.
+   */
+  guestAgent?: boolean;
+  /** Users that exist in the image (default `travis`); their `~/.ssh/authorized_keys` is read by sshd. */
+  users?: string[];
 }
 
 export interface GceEmulatorOptions {
@@ -47,19 +89,19 @@ export interface GceEmulatorOptions {
   /** `region/name` pairs, e.g. `us-central1/default`. */
   subnetworks?: string[];
   /**
-   * The boot clock, in ms: PROVISIONING → STAGING after `provisioningMs`, STAGING → RUNNING
-   * after `stagingMs` (the guest boots during it), delete finishes after `stoppingMs`.
-   * Default 40/40/20 ms; all 0 for an instant boot. `runDurationSecondMs` is how long one second
-   * of `scheduling.maxRunDuration` lasts (default 1000; 1 lets a test watch GCE's server-side
-   * deletion happen within a second).
+   * `realistic` (the default): Compute Engine's documented delays times `timeFactor`; `instant`:
+   * no delays, on request. See `GceTimingProfile`.
    */
+  profile?: GceTimingProfile;
+  /** Multiplies the realistic profile's Google seconds (default 0.01: a 30 s insert takes 300 ms). */
+  timeFactor?: number;
+  /** Overrides single clocks of the profile, in ms (a number is a fixed delay, a pair a random range). */
   timings?: {
-    provisioningMs?: number;
-    stagingMs?: number;
-    stoppingMs?: number;
-    runDurationSecondMs?: number;
+    [K in keyof GceEmulatorTimings]?: GceEmulatorTimings[K] extends MsRange
+      ? number | MsRange
+      : GceEmulatorTimings[K];
   };
-  /** How long `operations.wait` holds a request before answering with the unfinished operation (default 10 s; GCE: 2 min). */
+  /** Shorthand for `timings.operationWaitMs`. */
   operationWaitMs?: number;
   /** The port every guest's sshd listens on (default: a random free-looking high port, one per emulator). */
   sshPort?: number;

@@ -3,9 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { addImage, DEFAULT_IMAGES } from './gce-emulator-catalog.js';
 import type { GceEmulatorFaults } from './gce-emulator-faults.js';
 import { handleRequest } from './gce-emulator-http.js';
-import { preempt, removeInstance, stopGuest } from './gce-emulator-instances.js';
+import { hostEvent, preempt, removeInstance, stopGuest } from './gce-emulator-instances.js';
 import { gceRoutes } from './gce-emulator-routes.js';
 import { GceEmulatorState, type Json } from './gce-emulator-state.js';
+import type { GceEmulatorTimings } from './gce-emulator-timing.js';
 import type {
   GceEmulatorImage,
   GceEmulatorOptions,
@@ -26,6 +27,10 @@ export interface GceEmulatorInstance {
   /** The instance resource as `instances.get` returns it. */
   resource: Json;
   preempted: boolean;
+  /** What serial port 1 holds (kernel lines, the startup script's output). */
+  serialOutput: string;
+  /** Every status it had so far, in order. */
+  statusHistory: GceInstanceStatus[];
 }
 
 export interface GceEmulatorCalls {
@@ -51,8 +56,16 @@ export interface GceEmulator {
   instances(): GceEmulatorInstance[];
   /** Operations recorded so far (proto3-JSON). */
   operations(): Json[];
-  /** Preempts an instance now: its guest dies, it goes TERMINATED, and a `compute.instances.preempted` operation appears. */
+  /**
+   * Preempts a preemptible or Spot instance now: its guest dies, it is deleted
+   * (`instanceTerminationAction: DELETE`) or TERMINATED, and a `compute.instances.preempted`
+   * operation appears in the lists (late, by the profile's `preemptedListingMs`). Resolves when done.
+   */
   preempt(name: string): Promise<void>;
+  /** A host event on a RUNNING instance: `suspend` (SUSPENDING, SUSPENDED) or `repair` (REPAIRING, then TERMINATED or RUNNING again). */
+  hostEvent(name: string, event: 'suspend' | 'repair'): Promise<void>;
+  /** The clocks in use (after the profile, the time factor and overrides). */
+  timings: GceEmulatorTimings;
   /** Adds an image (e.g. a newer one in a family). */
   addImage(image: GceEmulatorImage): void;
   /** Stops the server and every guest. */
@@ -69,7 +82,9 @@ export async function startGceEmulator(options: GceEmulatorOptions = {}): Promis
   for (const image of options.images ?? DEFAULT_IMAGES) addImage(gce, image);
   const routes = gceRoutes(gce);
   const server = createServer((req, res) => void handleRequest(gce, routes, req, res));
-  server.keepAliveTimeout = 5_000;
+  // Google's front ends keep idle connections open for minutes (620 s): a client's pooled socket
+  // must not meet a close racing its next request (ECONNRESET) after a few idle seconds.
+  server.keepAliveTimeout = 620_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -101,9 +116,13 @@ export async function startGceEmulator(options: GceEmulatorOptions = {}): Promis
         metadata: { ...r.metadata },
         resource: structuredClone(r.resource),
         preempted: r.preempted,
+        serialOutput: r.serial.text,
+        statusHistory: [...r.statusHistory],
       })),
     operations: () => [...operations.values()].map((o) => structuredClone(o.resource)),
     preempt: (name) => preempt(gce, name),
+    hostEvent: (name, event) => hostEvent(gce, name, event),
+    timings: gce.timings,
     addImage: (image) => addImage(gce, image),
     async stop() {
       if (gce.stopped) return;

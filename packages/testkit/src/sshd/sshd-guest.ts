@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ensureSshdInstalled, SSHD_PATH } from './ensure-sshd-installed.js';
 import { canConnect } from './free-port.js';
@@ -27,6 +27,12 @@ export interface SshdGuestDirs {
   home: string;
 }
 
+/** What `setup` is given: the directories and the host key sshd will present. */
+export interface SshdGuestSetupInput extends SshdGuestDirs {
+  /** `ssh-ed25519 AAAA… root@<name>` */
+  hostPublicKey: string;
+}
+
 /** What an emulator adds to a guest once its directories exist. */
 export interface SshdGuestSetup {
   /**
@@ -34,7 +40,10 @@ export interface SshdGuestSetup {
    * They go before the shared defaults, so they win.
    */
   config: readonly string[];
-  /** The guest's own `/etc` entries by name (e.g. `passwd`); it sees the host's others. Needs root. */
+  /**
+   * The guest's own `/etc` entries by name (e.g. `passwd`, or `ssh/ssh_host_ed25519_key.pub`:
+   * a path makes the guest's own directory, with only the files given); it sees the host's others. Needs root.
+   */
   etc?: Readonly<Record<string, string>>;
   /**
    * An executable run once as root inside the guest (its mount namespace and `/etc`) before
@@ -56,7 +65,7 @@ export interface SshdGuestSpec {
   addresses: readonly string[];
   port: number;
   /** Writes the emulator's files (authorized keys) into the guest's directory; says what to add. */
-  setup(dirs: SshdGuestDirs): SshdGuestSetup;
+  setup(input: SshdGuestSetupInput): SshdGuestSetup;
   /** Leaves the directory in place on stop, for its `sshd.log` and config. */
   keepFiles?: boolean;
 }
@@ -94,7 +103,7 @@ export async function bootSshdGuest(spec: SshdGuestSpec): Promise<SshdGuest> {
   try {
     mkdirSync(home, { mode: 0o755 });
     mkdirSync(join(dir, 'tmp'), { mode: 0o1777 });
-    const setup = spec.setup({ dir, home });
+    const setup = spec.setup({ dir, home, hostPublicKey: hostKey.publicKey });
     if ((setup.etc || setup.firstBoot) && !isolated)
       throw new Error(`${spec.label}: an own /etc or a first boot needs root (a mount namespace)`);
     if (setup.etc) writeEtc(dir, setup.etc);
@@ -178,11 +187,14 @@ function writeEtc(dir: string, files: Readonly<Record<string, string>>): void {
   const etc = join(dir, 'etc');
   mkdirSync(etc, { mode: 0o755 });
   mkdirSync(join(dir, 'host-etc'), { mode: 0o755 });
+  const own = new Set(Object.keys(files).map((name) => name.split('/')[0]!));
   for (const entry of readdirSync('/etc')) {
-    if (!(entry in files)) symlinkSync(join(dir, 'host-etc', entry), join(etc, entry));
+    if (!own.has(entry)) symlinkSync(join(dir, 'host-etc', entry), join(etc, entry));
   }
-  for (const [name, content] of Object.entries(files))
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(etc, name)), { recursive: true, mode: 0o755 });
     writeFileSync(join(etc, name), content, { mode: 0o644 });
+  }
 }
 
 function spawnSshd(dir: string, isolated: boolean, ownEtc: boolean, firstBoot?: string): ChildProcess {

@@ -49,9 +49,11 @@ export class SharedRateLimiter implements FleetRateLimiter {
   #callCount = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #mode: RateLimiterKind = 'redis';
-  #firstConnect: Promise<boolean> | undefined;
+  #firstConnect: Promise<true | Error> | undefined;
   #lastProbe = 0;
   #probing = false;
+  /** The client's last connection error: says why commands fail while it reconnects. */
+  #connectionError: Error | undefined;
 
   constructor(options: SharedRateLimiterOptions) {
     this.#client = options.client;
@@ -71,6 +73,12 @@ export class SharedRateLimiter implements FleetRateLimiter {
         logger: options.logger,
       });
     }
+    options.client.on('error', (error: Error) => {
+      this.#connectionError = error;
+    });
+    options.client.on('ready', () => {
+      this.#connectionError = undefined;
+    });
     const waitMs = options.firstConnectWaitMs ?? 2000;
     this.#firstConnect = waitForFirstConnection(options.client, waitMs);
   }
@@ -133,7 +141,7 @@ export class SharedRateLimiter implements FleetRateLimiter {
     this.#lastProbe = performance.now();
     recordRateLimitFallback(this.#backend);
     this.#logger.warn(
-      `${this.#backend}: shared rate limiter unavailable (Redis: ${errorMessage(error)}); limiting this process alone until Redis answers again`,
+      `${this.#backend}: shared rate limiter unavailable (Redis: ${this.#describe(error)}); limiting this process alone until Redis answers again`,
     );
   }
 
@@ -156,16 +164,23 @@ export class SharedRateLimiter implements FleetRateLimiter {
       });
   }
 
+  #describe(error: unknown): string {
+    const message = errorMessage(error);
+    const cause = this.#connectionError?.message;
+    return cause && cause !== message ? `${message}; last connection error: ${cause}` : message;
+  }
+
   #nextCallId(): string {
     this.#callCount += 1;
     return `${this.#callPrefix}:${this.#callCount}`;
   }
 }
 
-function waitForFirstConnection(client: Redis, timeoutMs: number): Promise<boolean> {
+/** True once connected; the first connection error, or a timeout error, otherwise. */
+function waitForFirstConnection(client: Redis, timeoutMs: number): Promise<true | Error> {
   if (client.status === 'ready') return Promise.resolve(true);
   return new Promise((resolve) => {
-    const done = (ready: boolean) => {
+    const done = (ready: true | Error) => {
       clearTimeout(timer);
       client.off('ready', onReady);
       client.off('error', onError);
@@ -173,8 +188,11 @@ function waitForFirstConnection(client: Redis, timeoutMs: number): Promise<boole
     };
     const onReady = () => done(true);
     // A refused or failed first attempt means "down": no need to wait out the timeout.
-    const onError = () => done(false);
-    const timer = setTimeout(() => done(false), timeoutMs);
+    const onError = (error: Error) => done(error);
+    const timer = setTimeout(
+      () => done(new Error(`not connected after ${timeoutMs} ms (${client.status})`)),
+      timeoutMs,
+    );
     client.on('ready', onReady);
     client.on('error', onError);
   });

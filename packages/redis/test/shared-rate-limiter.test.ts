@@ -7,7 +7,12 @@ import { inspector, RecordingLogger, session, uniquePrefix } from './redis-test-
 
 /** A per-process limiter that counts the calls it let through (the fallback under test). */
 function countingFallback() {
-  const counter = { calls: 0, acquire: async () => void (counter.calls += 1) };
+  const counter = {
+    calls: 0,
+    acquire: async () => {
+      counter.calls += 1;
+    },
+  };
   return counter;
 }
 

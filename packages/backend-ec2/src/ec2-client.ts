@@ -1,13 +1,13 @@
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
-import { backoffDelay, type Logger, sleep } from '@workerkit/core';
+import { backoffDelay, defaultOwnerId, type Logger, sleep, timeApiCall } from '@workerkit/core';
 import { isThrottling, shouldRetryCall, toEc2ApiError } from './ec2-errors.js';
 import type { Ec2Config } from './ec2-options.js';
-import { AdaptiveRateLimiter } from './ec2-rate-limiter.js';
+import { createEc2RateLimiter, type Ec2RateLimiter } from './ec2-rate-limiter.js';
 
 export interface Ec2ApiOptions {
   maxAttempts: number;
   retryBaseMs: number;
-  limiter: AdaptiveRateLimiter;
+  limiter: Ec2RateLimiter;
   logger: Logger;
 }
 
@@ -22,10 +22,12 @@ export type Ec2CallCounts = Record<string, number>;
 export class Ec2Api {
   readonly client: EC2Client;
   readonly calls: Ec2CallCounts = {};
+  readonly limiter: Ec2RateLimiter;
   readonly #options: Ec2ApiOptions;
 
   constructor(client: EC2Client, options: Ec2ApiOptions) {
     this.client = client;
+    this.limiter = options.limiter;
     this.#options = options;
   }
 
@@ -43,7 +45,9 @@ export class Ec2Api {
       await limiter.acquire(signal);
       this.calls[operation] = (this.calls[operation] ?? 0) + 1;
       try {
-        const output = await send(this.client, signal ? { abortSignal: signal } : {});
+        const output = await timeApiCall('ec2', operation, () =>
+          send(this.client, signal ? { abortSignal: signal } : {}),
+        );
         limiter.onSuccess();
         return output;
       } catch (error) {
@@ -77,12 +81,16 @@ export function createEc2Client(config: Ec2Config): EC2Client {
   return new EC2Client(clientConfig);
 }
 
-export function createEc2Api(config: Ec2Config, logger: Logger, client = createEc2Client(config)): Ec2Api {
-  const perSecond = config.RATE_LIMIT_MAX_CALLS / (config.RATE_LIMIT_DURATION / 1000);
+export function createEc2Api(
+  config: Ec2Config,
+  logger: Logger,
+  client = createEc2Client(config),
+  ownerId = defaultOwnerId(),
+): Ec2Api {
   return new Ec2Api(client, {
     maxAttempts: config.API_MAX_ATTEMPTS,
     retryBaseMs: config.API_RETRY_BASE,
-    limiter: new AdaptiveRateLimiter(perSecond),
+    limiter: createEc2RateLimiter(config, { logger, ownerId }),
     logger,
   });
 }

@@ -1,5 +1,6 @@
 import {
   defineOptions,
+  fleetOptions,
   InvalidConfigError,
   LIFECYCLE_LABELS,
   option,
@@ -252,13 +253,14 @@ export const ec2Options = defineOptions(EC2_ALIAS, {
   }),
   RATE_LIMIT_MAX_CALLS: option(optionTypes.int({ min: 1 }), {
     description:
-      'number of calls per duration to let through to the EC2 API (lowered adaptively on throttling)',
+      'number of calls per duration to let through to the EC2 API (per worker process, lowered adaptively on throttling; per fleet with RATE_LIMIT_REDIS_URL)',
     default: '10',
   }),
   RATE_LIMIT_DURATION: option(optionTypes.duration(), {
     description: 'interval in which to let max-calls through to the EC2 API',
     default: '1s',
   }),
+  ...fleetOptions({ api: 'EC2 API', limiterName: 'ec2-api' }),
   EXEC_CMD: option(optionTypes.string(), {
     description: 'Command that runs the build script',
     default: 'bash ~/build.sh',

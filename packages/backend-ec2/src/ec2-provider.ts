@@ -5,7 +5,9 @@ import {
   InvalidConfigError,
   lifecycleLabels,
   type ManagedResource,
+  markStartPhase,
   nullProgresser,
+  type OwnerLeaseStore,
   type Progresser,
   type Provider,
   type ProviderContext,
@@ -42,7 +44,7 @@ export class Ec2Provider implements Provider {
   constructor(
     config: Ec2Config,
     context: ProviderContext,
-    api: Ec2Api = createEc2Api(config, context.logger),
+    api: Ec2Api = createEc2Api(config, context.logger, undefined, context.ownerId),
   ) {
     this.config = config;
     this.#context = context;
@@ -111,6 +113,7 @@ export class Ec2Provider implements Provider {
         signal,
       );
       const running = await waitRunning(this.#ec2, instance.InstanceId!, started, progress, signal);
+      markStartPhase('boot');
       const target = await connectSsh(this.#ec2, running, key.privateKey, progress, signal);
       const startupDuration = performance.now() - started;
       const instanceId = instance.InstanceId!;
@@ -141,8 +144,14 @@ export class Ec2Provider implements Provider {
     return deleteEc2Resource(this.#ec2, resource, options);
   }
 
+  /** Owner leases in the fleet's Redis (RATE_LIMIT_REDIS_URL), which `reap` consults. */
+  get ownerLeases(): OwnerLeaseStore | undefined {
+    return this.api.limiter.ownerLeases;
+  }
+
   async close(): Promise<void> {
     this.api.client.destroy();
+    await this.api.limiter.close();
   }
 
   // ---- start steps ----------------------------------------------------------------------------

@@ -6,7 +6,9 @@ import {
   LIFECYCLE_LABELS,
   type Logger,
   type ManagedResource,
+  markStartPhase,
   nullProgresser,
+  type OwnerLeaseStore,
   type Provider,
   ProviderApiError,
   type ProviderConfig,
@@ -27,6 +29,7 @@ import { GceImages } from './gce-images.js';
 import { deleteInstance, GceInstance } from './gce-instance.js';
 import { buildInstance, chooseMachine, pinnedZone } from './gce-instance-spec.js';
 import { type GceOptions, parseGceOptions, regionOfZone } from './gce-options.js';
+import { createGceRateLimiter } from './gce-rate-limiter.js';
 import { connectToGuest } from './gce-ssh-connect.js';
 
 interface ZonePlan {
@@ -59,7 +62,7 @@ export class GceProvider implements Provider {
       config,
       ...(this.options.IMAGE_SELECTOR_URL ? { url: this.options.IMAGE_SELECTOR_URL } : {}),
     });
-    this.api = new GceApi(this.options, this.#logger);
+    this.api = new GceApi(this.options, this.#logger, createGceRateLimiter(this.options, context));
     this.#images = new GceImages(this.api, this.options, this.#selector);
   }
 
@@ -67,6 +70,11 @@ export class GceProvider implements Provider {
    * Checks the configuration against the API (zones exist and are UP, machine types, network,
    * subnetwork) and finds alternate zones; runs once, and again only after a failure.
    */
+  /** Owner leases in the fleet's Redis (RATE_LIMIT_REDIS_URL), which `reap` consults. */
+  get ownerLeases(): OwnerLeaseStore | undefined {
+    return this.api.limiter.ownerLeases;
+  }
+
   async setup({ signal }: SignalOptions = {}): Promise<void> {
     this.#plan ??= this.#checkSetup(signal);
     try {
@@ -197,6 +205,7 @@ export class GceProvider implements Provider {
       );
 
       const instance = await this.api.getInstance(ready.zone, ready.name, { signal: bootSignal });
+      markStartPhase('boot');
       phase = 'ssh';
       connection = await connectToGuest(
         { api: this.api, options: o, logger: this.#logger },

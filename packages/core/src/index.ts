@@ -4,6 +4,8 @@ export type { OptionType } from './config/option-types.js';
 export { optionTypes } from './config/option-types.js';
 export { ProviderConfig } from './config/provider-config.js';
 export * from './errors/index.js';
+export type { FleetLinkOptions, FleetOptionValues } from './fleet/fleet-link.js';
+export { dynamicConfigTtl, FleetLink, fleetLinkFor } from './fleet/fleet-link.js';
 export { fleetOptions } from './fleet/fleet-options.js';
 export type {
   FleetModule,

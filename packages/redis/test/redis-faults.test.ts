@@ -55,8 +55,12 @@ describe('the shared limiter through Redis faults', () => {
     await redis.restart();
     await untilShared(limiter);
     expect(warnings(logger)).toHaveLength(1);
-    expect(warnings(logger)[0]).toMatch(/^test: shared rate limiter unavailable \(Redis: .+\); limiting this process alone/);
-    expect(logger.lines).toContainEqual(expect.objectContaining({ level: 'info', message: expect.stringMatching(/answers again/) }));
+    expect(warnings(logger)[0]).toMatch(
+      /^test: shared rate limiter unavailable \(Redis: .+\); limiting this process alone/,
+    );
+    expect(logger.lines).toContainEqual(
+      expect.objectContaining({ level: 'info', message: expect.stringMatching(/answers again/) }),
+    );
   });
 
   it('keeps every caller going when Redis is killed mid-run, and shares again after a restart', async () => {

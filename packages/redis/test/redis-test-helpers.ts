@@ -7,7 +7,10 @@ export { RecordingLogger };
 
 /** A plain client for inspecting what the code under test wrote. */
 export function inspector(url: string): Redis {
-  return new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1 });
+  const client = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => 200 });
+  // Tests kill this Redis on purpose; its connection errors are expected.
+  client.on('error', () => {});
+  return client;
 }
 
 let prefixCount = 0;

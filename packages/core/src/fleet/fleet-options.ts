@@ -24,11 +24,11 @@ export function fleetOptions({ api, limiterName }: { api: string; limiterName: s
       secret: true,
     }),
     RATE_LIMIT_PREFIX: option(optionTypes.string(), {
-      description: `prefix for the rate limit key in Redis (keys: <prefix>:${limiterName}:…)`,
+      description: `prefix for the rate limit key in Redis (keys: {prefix}:${limiterName}:…)`,
       default: 'workerkit',
     }),
     RATE_LIMIT_DYNAMIC_CONFIG: option(optionTypes.bool(), {
-      description: `get max-calls and duration dynamically through redis (keys <prefix>:${limiterName}:max_calls and <prefix>:${limiterName}:duration override RATE_LIMIT_MAX_CALLS and RATE_LIMIT_DURATION)`,
+      description: `get max-calls and duration dynamically through redis (keys {prefix}:${limiterName}:max_calls and {prefix}:${limiterName}:duration override RATE_LIMIT_MAX_CALLS and RATE_LIMIT_DURATION)`,
       default: 'false',
     }),
     RATE_LIMIT_DYNAMIC_CONFIG_TTL: option(positiveDuration, {

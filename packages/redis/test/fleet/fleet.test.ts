@@ -33,7 +33,7 @@ function grantRecorder(client: Redis) {
   const loop = (async () => {
     while (!stopped) {
       try {
-        const flat = await client.zrange(WINDOW_KEY, 0, -1, 'WITHSCORES');
+        const flat = await client.zrange(WINDOW_KEY, '0', '-1', 'WITHSCORES');
         for (let i = 0; i < flat.length; i += 2) grants.set(flat[i]!, Number(flat[i + 1]));
       } catch {
         // Redis is being killed: the recording ends with it.

@@ -66,15 +66,15 @@ export class GceProvider implements Provider {
     this.#images = new GceImages(this.api, this.options, this.#selector);
   }
 
-  /**
-   * Checks the configuration against the API (zones exist and are UP, machine types, network,
-   * subnetwork) and finds alternate zones; runs once, and again only after a failure.
-   */
   /** Owner leases in the fleet's Redis (RATE_LIMIT_REDIS_URL), which `reap` consults. */
   get ownerLeases(): OwnerLeaseStore | undefined {
     return this.api.limiter.ownerLeases;
   }
 
+  /**
+   * Checks the configuration against the API (zones exist and are UP, machine types, network,
+   * subnetwork) and finds alternate zones; runs once, and again only after a failure.
+   */
   async setup({ signal }: SignalOptions = {}): Promise<void> {
     this.#plan ??= this.#checkSetup(signal);
     try {

@@ -7,6 +7,10 @@ import {
   type SignalOptions,
 } from '@workerkit/core';
 import type { Redis } from 'ioredis';
+import { whenReady } from './redis-connection.js';
+
+/** How long a lease lookup waits for the connection before failing. */
+const READY_WAIT_MS = 2000;
 
 /** How long Redis remembers that an owner once held a lease: longer than any resource lives. */
 export const OWNER_SEEN_TTL_MS = 7 * 24 * 3_600_000;
@@ -50,6 +54,8 @@ export class RedisOwnerLeases implements OwnerLeaseStore {
   ): Promise<Map<string, OwnerLeaseState>> {
     const states = new Map<string, OwnerLeaseState>();
     if (ownerIds.length === 0) return states;
+    // A fresh process (workerkit gc) may ask before its connection is up: give it a moment.
+    await abortable(whenReady(this.#client, READY_WAIT_MS), options.signal);
     const pipeline = this.#client.pipeline();
     for (const ownerId of ownerIds) {
       const keys = this.#keys(ownerId);

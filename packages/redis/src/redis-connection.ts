@@ -73,3 +73,22 @@ export function connectRedis(options: RedisConnectionOptions): Redis {
   });
   return client;
 }
+
+/** Resolves true once `client` is ready, false after `timeoutMs` (or when it was closed). */
+export function whenReady(client: Redis, timeoutMs: number): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true);
+  if (client.status === 'end') return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      client.off('end', onEnd);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const onEnd = () => done(false);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    client.on('ready', onReady);
+    client.on('end', onEnd);
+  });
+}

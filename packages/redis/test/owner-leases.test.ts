@@ -2,7 +2,7 @@ import { defaultOwnerId, type ManagedResource, reap } from '@workerkit/core';
 import { type RedisHandle, startRedis } from '@workerkit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OwnerLeaseKeeper, RedisOwnerLeases } from '../src/index.js';
-import { inspector, RecordingLogger, uniquePrefix } from './redis-test-helpers.js';
+import { inspector, RecordingLogger, session, uniquePrefix } from './redis-test-helpers.js';
 
 async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -52,8 +52,8 @@ describe('owner leases on a real redis-server', () => {
     keeper.start();
     await keeper.renewing;
     expect(await shared.exists(`${prefix}:owner:build-box_7:lease`)).toBe(1);
-    // Several TTLs pass while the keeper renews: the lease stays live.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // More than a TTL passes while the keeper renews (every 500 ms): the lease stays live.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
     expect(await leases.leaseStates(['build-box_7', 'never-here_1'])).toEqual(
       new Map([
         ['build-box_7', 'live'],
@@ -102,6 +102,20 @@ describe('owner leases on a real redis-server', () => {
       expect(provider.deleted).toEqual(['of-dead']);
     } finally {
       await alive.stop();
+    }
+  });
+
+  it('answers lease lookups from a session opened a moment ago (a fresh workerkit gc process)', async () => {
+    const fresh = session(redis, { prefix, ownerId: 'gc-here_1' });
+    try {
+      expect(await fresh.ownerLeases.leaseStates(['build-box_7', 'nobody_1'])).toEqual(
+        new Map([
+          ['build-box_7', 'expired'],
+          ['nobody_1', 'unknown'],
+        ]),
+      );
+    } finally {
+      await fresh.close();
     }
   });
 

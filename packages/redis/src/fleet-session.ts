@@ -43,6 +43,10 @@ export class RedisFleetSession implements FleetSession {
       logger: options.logger,
     });
     this.#keeper.start();
+    // A reconnect may be to a Redis that lost its data (restarted without persistence).
+    this.client.on('ready', () => {
+      if (!this.#closed) this.#keeper.renewNow();
+    });
   }
 
   rateLimiter(options: FleetRateLimiterOptions): SharedRateLimiter {

@@ -37,6 +37,7 @@ export class RedisOwnerLeases implements OwnerLeaseStore {
 
   /** Writes (or extends) the lease of `ownerId` for `ttlMs`. */
   async renew(ownerId: string, ttlMs: number, signal?: AbortSignal): Promise<void> {
+    await abortable(whenReady(this.#client, READY_WAIT_MS), signal);
     const keys = this.#keys(ownerId);
     const renewed = this.#client
       .multi()
@@ -95,7 +96,7 @@ export class OwnerLeaseKeeper {
 
   start(): void {
     if (this.#timer) return;
-    this.#tick();
+    this.renewNow();
     this.#timer = setInterval(() => this.#tick(), Math.max(50, this.#ttlMs / 3));
     // Renewing a lease is no reason to keep a process alive.
     this.#timer.unref();
@@ -110,6 +111,11 @@ export class OwnerLeaseKeeper {
     clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#renewing;
+  }
+
+  /** Renews at once (the session calls it when Redis is back, so a restarted Redis learns the lease early). */
+  renewNow(): void {
+    this.#tick();
   }
 
   #tick(): void {

@@ -13,6 +13,7 @@ const wanted = [
   { pkg: 'busybox-static', present: () => existsSync('/bin/busybox') },
   { pkg: 'openssl', present: () => has('openssl') },
   { pkg: 'util-linux', present: () => has('unshare') },
+  { pkg: 'redis-server', present: () => existsSync('/usr/bin/redis-server') },
 ];
 
 function has(command) {

@@ -1,14 +1,14 @@
 import type { EC2Client, EC2ClientConfig } from '@aws-sdk/client-ec2';
-import { backoffDelay, type Logger, sleep } from '@workerkit/core';
+import { backoffDelay, type Logger, sleep, timeApiCall } from '@workerkit/core';
 import { isThrottling, shouldRetryCall, toEc2ApiError } from './ec2-errors.js';
 import type { Ec2Options } from './ec2-options.js';
-import { AdaptiveRateLimiter } from './ec2-rate-limiter.js';
+import { createEc2RateLimiter, type Ec2RateLimiter } from './ec2-rate-limiter.js';
 import { type Ec2Sdk, loadEc2Sdk } from './ec2-sdk.js';
 
 export interface Ec2ApiOptions {
   maxAttempts: number;
   retryBaseMs: number;
-  limiter: AdaptiveRateLimiter;
+  limiter: Ec2RateLimiter;
   logger: Logger;
 }
 
@@ -22,6 +22,7 @@ export type Ec2CallCounts = Record<string, number>;
  */
 export class Ec2Api {
   readonly calls: Ec2CallCounts = {};
+  readonly limiter: Ec2RateLimiter;
   readonly #options: Ec2ApiOptions;
   readonly #createClient: (sdk: Ec2Sdk) => EC2Client;
   #client: Promise<{ client: EC2Client; sdk: Ec2Sdk }> | undefined;
@@ -30,6 +31,7 @@ export class Ec2Api {
   /** `createClient` makes the SDK client once the SDK is loaded (on the first call). */
   constructor(createClient: (sdk: Ec2Sdk) => EC2Client, options: Ec2ApiOptions) {
     this.#createClient = createClient;
+    this.limiter = options.limiter;
     this.#options = options;
   }
 
@@ -66,7 +68,9 @@ export class Ec2Api {
       await limiter.acquire(signal);
       this.calls[operation] = (this.calls[operation] ?? 0) + 1;
       try {
-        const output = await send(client, signal ? { abortSignal: signal } : {}, sdk);
+        const output = await timeApiCall('ec2', operation, () =>
+          send(client, signal ? { abortSignal: signal } : {}, sdk),
+        );
         limiter.onSuccess();
         return output;
       } catch (error) {
@@ -116,12 +120,11 @@ export function createEc2Client(config: Ec2Options, sdk: Ec2Sdk): EC2Client {
   }
 }
 
-export function createEc2Api(config: Ec2Options, logger: Logger): Ec2Api {
-  const perSecond = config.RATE_LIMIT_MAX_CALLS / (config.RATE_LIMIT_DURATION / 1000);
+export function createEc2Api(config: Ec2Options, logger: Logger, ownerId: string): Ec2Api {
   return new Ec2Api((sdk) => createEc2Client(config, sdk), {
     maxAttempts: config.API_MAX_ATTEMPTS,
     retryBaseMs: config.API_RETRY_BASE,
-    limiter: new AdaptiveRateLimiter(perSecond),
+    limiter: createEc2RateLimiter(config, { logger, ownerId }),
     logger,
   });
 }

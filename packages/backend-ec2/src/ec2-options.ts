@@ -1,5 +1,6 @@
 import {
   defineOptions,
+  fleetOptions,
   InvalidConfigError,
   LIFECYCLE_LABELS,
   option,
@@ -259,7 +260,7 @@ export const ec2Options = defineOptions(EC2_ALIAS, {
   }),
   RATE_LIMIT_MAX_CALLS: option(optionTypes.int({ min: 1 }), {
     description:
-      'number of calls per duration to let through to the EC2 API (lowered adaptively on throttling)',
+      'number of calls per duration to let through to the EC2 API (per worker process, lowered adaptively on throttling; per fleet with RATE_LIMIT_REDIS_URL)',
     default: '10',
   }),
   RATE_LIMIT_DURATION: option(optionTypes.duration(), {
@@ -271,6 +272,7 @@ export const ec2Options = defineOptions(EC2_ALIAS, {
       'Run the build script in a pseudo-terminal (xterm, 40x80, as the Go worker always did); off: stdout and stderr stay separate and output is much faster',
     default: 'false',
   }),
+  ...fleetOptions({ api: 'EC2 API', limiterName: 'ec2-api' }),
   EXEC_CMD: option(optionTypes.string(), {
     description: 'Command that runs the build script',
     default: 'bash ~/build.sh',

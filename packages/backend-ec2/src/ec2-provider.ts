@@ -3,7 +3,9 @@ import {
   hostnameFromJob,
   lifecycleLabels,
   type ManagedResource,
+  markStartPhase,
   nullProgresser,
+  type OwnerLeaseStore,
   type Progresser,
   type Provider,
   type ProviderConfig,
@@ -57,7 +59,7 @@ export class Ec2Provider implements Provider {
   constructor(
     options: Ec2Options,
     context: ProviderContext,
-    api: Ec2Api = createEc2Api(options, context.logger),
+    api: Ec2Api = createEc2Api(options, context.logger, context.ownerId),
   ) {
     this.options = options;
     this.#context = context;
@@ -120,6 +122,7 @@ export class Ec2Provider implements Provider {
       );
       const instanceId = instance.InstanceId!;
       const addressed = await waitForAddress(this.#ec2, instance, started, progress, signal);
+      markStartPhase('boot');
       const stillBooting = livenessCheck(this.#ec2, instanceId, started, progress);
       const target = await connectSsh(this.#ec2, addressed, key.privateKey, stillBooting, progress, signal);
       const keyName = created.keyName;
@@ -149,8 +152,14 @@ export class Ec2Provider implements Provider {
     return deleteEc2Resource(this.#ec2, resource, options);
   }
 
+  /** Owner leases in the fleet's Redis (RATE_LIMIT_REDIS_URL), which `reap` consults. */
+  get ownerLeases(): OwnerLeaseStore | undefined {
+    return this.api.limiter.ownerLeases;
+  }
+
   async close(): Promise<void> {
     this.api.destroy();
+    await this.api.limiter.close();
   }
 
   /** `await using provider = …` closes it. */

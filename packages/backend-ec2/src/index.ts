@@ -23,7 +23,8 @@ export {
   parseEc2Options,
 } from './ec2-options.js';
 export { createEc2Provider, Ec2Provider } from './ec2-provider.js';
-export { AdaptiveRateLimiter } from './ec2-rate-limiter.js';
+export type { Ec2RateLimiterOptions } from './ec2-rate-limiter.js';
+export { createEc2RateLimiter, EC2_RATE_LIMIT_NAME, Ec2RateLimiter } from './ec2-rate-limiter.js';
 export type { Ec2Market, LaunchChoice, RunInstancesRequestInput } from './ec2-run-instances-request.js';
 export {
   buildRunInstancesRequest,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { AdaptiveRateLimiter } from '../src/index.js';
+import { Ec2RateLimiter } from '../src/index.js';
 
 describe('adaptive rate limiter', () => {
   it('lets a burst of `rate` calls through at once, then paces the rest', async () => {
-    const limiter = new AdaptiveRateLimiter(20);
+    const limiter = new Ec2RateLimiter(20);
     const started = performance.now();
     for (let i = 0; i < 20; i++) await limiter.acquire();
     expect(performance.now() - started).toBeLessThan(150);
@@ -13,7 +13,7 @@ describe('adaptive rate limiter', () => {
   });
 
   it('halves its rate on throttling, once per burst, and recovers on success', () => {
-    const limiter = new AdaptiveRateLimiter(10);
+    const limiter = new Ec2RateLimiter(10);
     limiter.onThrottled();
     limiter.onThrottled();
     expect(limiter.rate).toBe(5);
@@ -22,13 +22,13 @@ describe('adaptive rate limiter', () => {
   });
 
   it('never drops below its floor', () => {
-    const limiter = new AdaptiveRateLimiter(1, { minRate: 0.5 });
+    const limiter = new Ec2RateLimiter(1, { minRate: 0.5 });
     limiter.onThrottled();
     expect(limiter.rate).toBe(0.5);
   });
 
   it('gives a waiting caller up on abort and returns its reservation', async () => {
-    const limiter = new AdaptiveRateLimiter(2);
+    const limiter = new Ec2RateLimiter(2);
     await limiter.acquire();
     await limiter.acquire();
     const controller = new AbortController();

@@ -8,11 +8,19 @@ import {
   ZoneOperationsClient,
   ZonesClient,
 } from '@google-cloud/compute';
-import { abortable, backoffDelay, type Logger, ProviderApiError, retryWithBackoff } from '@workerkit/core';
+import {
+  abortable,
+  backoffDelay,
+  defaultOwnerId,
+  type Logger,
+  ProviderApiError,
+  retryWithBackoff,
+  timeApiCall,
+} from '@workerkit/core';
 import { JWT, OAuth2Client } from 'google-auth-library';
 import { gceErrorClass, toGceApiError } from './gce-errors.js';
 import type { GceOptions } from './gce-options.js';
-import { GceRateLimiter } from './gce-rate-limiter.js';
+import { createGceRateLimiter, type GceRateLimiter } from './gce-rate-limiter.js';
 
 export type IInstance = protos.google.cloud.compute.v1.IInstance;
 export type IOperation = protos.google.cloud.compute.v1.IOperation;
@@ -88,13 +96,14 @@ export class GceApi {
   readonly #logger: Logger;
   #initialized: Promise<void> | undefined;
 
-  constructor(options: GceOptions, logger: Logger) {
+  constructor(
+    options: GceOptions,
+    logger: Logger,
+    limiter = createGceRateLimiter(options, { logger, ownerId: defaultOwnerId() }),
+  ) {
     this.project = options.PROJECT_ID;
     this.imageProject = options.IMAGE_PROJECT_ID ?? options.PROJECT_ID;
-    this.limiter = new GceRateLimiter({
-      maxCalls: options.RATE_LIMIT_MAX_CALLS,
-      durationMs: options.RATE_LIMIT_DURATION,
-    });
+    this.limiter = limiter;
     this.#callTimeoutMs = options.API_CALL_TIMEOUT;
     this.#backoffMaxMs = options.BACKOFF_RETRY_MAX;
     this.#logger = logger;
@@ -122,7 +131,7 @@ export class GceApi {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled(this.#clients().map((client) => client.close()));
+    await Promise.allSettled([...this.#clients().map((client) => client.close()), this.limiter.close()]);
   }
 
   #clients() {
@@ -152,14 +161,17 @@ export class GceApi {
       async () => {
         await this.limiter.acquire(signal);
         try {
-          return await (abortInFlight ? abortable(fn(), signal) : fn());
+          return await timeApiCall('gce', operation, () => (abortInFlight ? abortable(fn(), signal) : fn()));
         } catch (error) {
           if (signal?.aborted) throw signal.reason;
           const mapped = toGceApiError(operation, error);
           const kind = gceErrorClass(mapped);
           if (kind === 'throttled' || (kind === 'transient' && Number(mapped.code) >= 500)) {
             // Throttled or failing: every caller in this worker holds back, not just this one.
-            this.limiter.pause(backoffDelay(1, { initialMs: 500, maxMs: 500, jitter: 1 }));
+            this.limiter.pause(
+              backoffDelay(1, { initialMs: 500, maxMs: 500, jitter: 1 }),
+              Number(mapped.code) >= 500 ? 'server-error' : 'throttled',
+            );
           }
           throw mapped;
         }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import {
   defineOptions,
+  fleetOptions,
   InvalidConfigError,
   option,
   optionTypes,
@@ -256,13 +257,15 @@ export const gceOptions = defineOptions('gce', {
     default: '1s',
   }),
   RATE_LIMIT_MAX_CALLS: option(optionTypes.int({ min: 1, max: 100_000 }), {
-    description: 'number of calls per duration to let through to the GCE API (per worker process)',
+    description:
+      'number of calls per duration to let through to the GCE API (per worker process, or per fleet with RATE_LIMIT_REDIS_URL)',
     default: '10',
   }),
   RATE_LIMIT_DURATION: option(positiveDuration, {
-    description: 'interval in which to let max-calls through to the GCE API',
+    description: 'interval in which to let max-calls through to the GCE API (a sliding window)',
     default: '1s',
   }),
+  ...fleetOptions({ api: 'GCE API', limiterName: 'gce-api' }),
   BACKOFF_RETRY_MAX: option(positiveDuration, {
     description: 'Maximum allowed duration of generic exponential backoff retries',
     default: '1m',
@@ -282,11 +285,6 @@ export type GceOptions = ParsedOptions<(typeof gceOptions)['specs']>;
  * ignored: each says what to do instead.
  */
 export const UNSUPPORTED_GCE_OPTIONS: Readonly<Record<string, string>> = Object.freeze({
-  RATE_LIMIT_REDIS_URL:
-    'the rate limiter is per worker process (RATE_LIMIT_MAX_CALLS per RATE_LIMIT_DURATION); Redis is not used',
-  RATE_LIMIT_PREFIX: 'the rate limiter is per worker process; Redis is not used',
-  RATE_LIMIT_DYNAMIC_CONFIG: 'the rate limit is static: set RATE_LIMIT_MAX_CALLS and RATE_LIMIT_DURATION',
-  RATE_LIMIT_DYNAMIC_CONFIG_TTL: 'the rate limit is static: set RATE_LIMIT_MAX_CALLS and RATE_LIMIT_DURATION',
   WARMER_URL: 'warm instance pools are not supported',
   WARMER_TIMEOUT: 'warm instance pools are not supported',
   WARMER_SSH_PASSPHRASE: 'warm instance pools are not supported',

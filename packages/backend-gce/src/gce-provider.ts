@@ -6,7 +6,9 @@ import {
   LIFECYCLE_LABELS,
   type Logger,
   type ManagedResource,
+  markStartPhase,
   nullProgresser,
+  type OwnerLeaseStore,
   type Provider,
   ProviderApiError,
   type ProviderConfig,
@@ -29,6 +31,7 @@ import { GceImages } from './gce-images.js';
 import { GceInstance } from './gce-instance.js';
 import { buildInstance, chooseMachine, pinnedZone } from './gce-instance-spec.js';
 import { type GceOptions, parseGceOptions, regionOfZone } from './gce-options.js';
+import { createGceRateLimiter, type GceRateLimiter } from './gce-rate-limiter.js';
 import { loadGceApi } from './gce-sdk.js';
 import { connectToGuest } from './gce-ssh-connect.js';
 
@@ -51,6 +54,8 @@ export class GceProvider implements Provider {
   readonly #ownerId: string;
   readonly #logger: Logger;
   readonly #selector: ImageSelector;
+  /** Made with the provider (it needs no SDK), so `ownerLeases` answers before the first call. */
+  readonly #limiter: GceRateLimiter;
   #runtime: Promise<{ api: GceApi; images: GceImages }> | undefined;
   #plan: Promise<ZonePlan> | undefined;
   /** Where each image's guests publish their host keys, learnt from the first job on it. */
@@ -60,6 +65,7 @@ export class GceProvider implements Provider {
     this.options = parseGceOptions(config);
     this.#ownerId = context.ownerId;
     this.#logger = context.logger;
+    this.#limiter = createGceRateLimiter(this.options, context);
     this.#selector = createImageSelector(this.options.IMAGE_SELECTOR_TYPE, {
       config,
       ...(this.options.IMAGE_SELECTOR_URL ? { url: this.options.IMAGE_SELECTOR_URL } : {}),
@@ -68,7 +74,7 @@ export class GceProvider implements Provider {
 
   /** The API client and image lookup, made once: the first call loads the Google SDK. */
   #loaded(): Promise<{ api: GceApi; images: GceImages }> {
-    this.#runtime ??= loadGceApi(this.options, this.#logger).then((api) => ({
+    this.#runtime ??= loadGceApi(this.options, this.#logger, this.#limiter).then((api) => ({
       api,
       images: new GceImages(api, this.options, this.#selector),
     }));
@@ -76,6 +82,11 @@ export class GceProvider implements Provider {
       this.#runtime = undefined;
     });
     return this.#runtime;
+  }
+
+  /** Owner leases in the fleet's Redis (RATE_LIMIT_REDIS_URL), which `reap` consults. */
+  get ownerLeases(): OwnerLeaseStore | undefined {
+    return this.#limiter.ownerLeases;
   }
 
   /**
@@ -252,6 +263,7 @@ export class GceProvider implements Provider {
       );
 
       const instance = await api.getInstance(ready.zone, ready.name, { signal: bootSignal });
+      markStartPhase('boot');
       phase = 'ssh';
       target = await connectToGuest(
         { api, options: o, logger: this.#logger },
@@ -352,7 +364,9 @@ export class GceProvider implements Provider {
   async close(): Promise<void> {
     const runtime = this.#runtime;
     this.#runtime = undefined;
-    if (runtime) await (await runtime.catch(() => undefined))?.api.close();
+    const loaded = runtime && (await runtime.catch(() => undefined));
+    // The API closes the limiter with its clients; without one, the limiter is closed here.
+    await (loaded ? loaded.api.close() : this.#limiter.close());
   }
 
   /** `await using provider = …` closes it. */

@@ -23,7 +23,7 @@ export type { GceOptions, GceServiceAccount } from './gce-options.js';
 export { GCE_VM_SIZES, gceOptions, parseGceOptions, UNSUPPORTED_GCE_OPTIONS } from './gce-options.js';
 export { createGceProvider, GceProvider } from './gce-provider.js';
 export type { GceRateLimiterOptions } from './gce-rate-limiter.js';
-export { GceRateLimiter } from './gce-rate-limiter.js';
+export { createGceRateLimiter, GCE_RATE_LIMIT_NAME, GceRateLimiter } from './gce-rate-limiter.js';
 
 registerBackend({
   alias: 'gce',

@@ -11,6 +11,21 @@ export { OPTIONS_TABLE_END, OPTIONS_TABLE_START, withOptionsTable } from './conf
 export type { ConfigOrigin } from './config/provider-config.js';
 export { ProviderConfig } from './config/provider-config.js';
 export * from './errors/index.js';
+export type { FleetLinkOptions, FleetOptionValues } from './fleet/fleet-link.js';
+export { dynamicConfigTtl, FleetLink, fleetLinkFor } from './fleet/fleet-link.js';
+export { fleetOptions } from './fleet/fleet-options.js';
+export type {
+  FleetModule,
+  FleetRateLimiter,
+  FleetRateLimiterOptions,
+  FleetSession,
+  FleetSessionOptions,
+} from './fleet/fleet-session.js';
+export { FLEET_PACKAGE, loadFleetModule, registerFleetModule } from './fleet/fleet-session.js';
+export type { OwnerLeaseState, OwnerLeaseStore, WithOwnerLeases } from './fleet/owner-leases.js';
+export { leaseOwnerId, withLeaseStates } from './fleet/owner-leases.js';
+export type { RedisUrl } from './fleet/redis-url.js';
+export { parseRedisUrl, REDIS_URL_EXPECTED, redactRedisUrl } from './fleet/redis-url.js';
 export { hostnameFromJob } from './hostname.js';
 export type { ApiImageSelectorOptions } from './image/api-image-selector.js';
 export { ApiImageSelector, apiImageQueryLines } from './image/api-image-selector.js';
@@ -57,6 +72,7 @@ export {
   START_ATTRIBUTE_DEFAULTS,
   withDefaults,
 } from './start-attributes.js';
+export * from './telemetry/index.js';
 export {
   abortable,
   abortedByTimeout,

@@ -7,4 +7,5 @@ export * from './gce-emulator/index.js';
 export { installLoopbackGuard, isLoopbackAddress, NonLoopbackConnectionError } from './loopback-guard.js';
 export type { LoggedLine } from './recording-logger.js';
 export { RecordingLogger } from './recording-logger.js';
+export * from './redis/index.js';
 export * from './sshd/index.js';

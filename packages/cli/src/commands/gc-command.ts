@@ -15,8 +15,10 @@ import { importModule, loadBackend, loadInstalledBackends } from '../load-backen
 export const GC_HELP = `Usage: workerkit gc [--backend <alias>]... [--config KEY=VALUE]... [--dry-run]
 
 Deletes resources (containers, VMs, key pairs, directories) whose expiry has passed or whose
-owner is gone — what a crashed worker left behind. Without --backend, every installed backend
-that is configured is swept. Exits 1 if any deletion failed.`;
+owner is gone — what a crashed worker left behind. An owner is gone when it ran on this host
+and its pid no longer runs, or, for a backend configured with RATE_LIMIT_REDIS_URL, when its
+owner lease in that Redis has expired (a worker that died on another machine). Without
+--backend, every installed backend that is configured is swept. Exits 1 if any deletion failed.`;
 
 export async function gcCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
@@ -65,7 +67,13 @@ export async function gcCommand(argv: string[], io: CliIo): Promise<number> {
       continue;
     }
     try {
-      const decisions = await reap(provider, { dryRun: values['dry-run'] === true });
+      const decisions = await reap(provider, {
+        dryRun: values['dry-run'] === true,
+        onLeaseStoreError: (error) =>
+          io.stderr.write(
+            `workerkit: ${alias}: owner leases could not be read (${(error as Error).message}); only expiry and local pids decide\n`,
+          ),
+      });
       for (const { resource, why, deleted, error } of decisions) {
         const verb = values['dry-run'] ? 'would delete' : deleted ? 'deleted' : 'FAILED to delete';
         io.stdout.write(

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { type OwnerLeaseStore, type WithOwnerLeases, withLeaseStates } from '../fleet/owner-leases.js';
 import type { Provider, SignalOptions } from '../provider.js';
 import { defaultOwnerId } from './labels.js';
 import type { ManagedResource } from './managed-resource.js';
@@ -15,6 +16,13 @@ export interface ReapOptions extends SignalOptions {
   isOwnerAlive?: OwnerLiveness;
   /** Report what would be deleted without deleting it. */
   dryRun?: boolean;
+  /**
+   * Fleet-wide owner leases consulted when `isOwnerAlive` cannot tell (default: the provider's
+   * own `ownerLeases`, set when it is configured with Redis). An owner whose lease expired is gone.
+   */
+  ownerLeases?: OwnerLeaseStore | undefined;
+  /** Told when the lease store cannot be read; reaping then goes on with `isOwnerAlive` alone. */
+  onLeaseStoreError?: (error: unknown) => void;
 }
 
 export interface ReapDecision {
@@ -29,13 +37,14 @@ export interface ReapDecision {
  * deletion is independent: one failure is reported and the rest go on.
  */
 export async function reap(
-  provider: Pick<Provider, 'listManagedResources' | 'deleteManagedResource'>,
+  provider: Pick<Provider, 'listManagedResources' | 'deleteManagedResource'> & WithOwnerLeases,
   options: ReapOptions = {},
 ): Promise<ReapDecision[]> {
   const now = options.now ?? new Date();
-  const isOwnerAlive = options.isOwnerAlive ?? localOwnerLiveness;
+  const resources = await provider.listManagedResources(options);
+  const isOwnerAlive = await ownerLiveness(resources, options, options.ownerLeases ?? provider.ownerLeases);
   const decisions: ReapDecision[] = [];
-  for (const resource of await provider.listManagedResources(options)) {
+  for (const resource of resources) {
     const why = reapReason(resource, now, isOwnerAlive);
     if (!why) continue;
     const decision: ReapDecision = { resource, why, deleted: false };
@@ -51,6 +60,25 @@ export async function reap(
     decisions.push(decision);
   }
   return decisions;
+}
+
+async function ownerLiveness(
+  resources: readonly ManagedResource[],
+  options: ReapOptions,
+  leases: OwnerLeaseStore | undefined,
+): Promise<OwnerLiveness> {
+  const local = options.isOwnerAlive ?? localOwnerLiveness;
+  const owners = [
+    ...new Set(resources.flatMap((r) => (r.ownerId && local(r.ownerId) === undefined ? [r.ownerId] : []))),
+  ];
+  if (!leases || owners.length === 0) return local;
+  try {
+    return withLeaseStates(local, await leases.leaseStates(owners, options));
+  } catch (error) {
+    options.signal?.throwIfAborted();
+    options.onLeaseStoreError?.(error);
+    return local;
+  }
 }
 
 export function reapReason(

@@ -1,0 +1,3 @@
+import { workerkitBenchConfig } from '../../vitest.shared.js';
+
+export default workerkitBenchConfig();

@@ -1,0 +1,3 @@
+import { workerkitVitestConfig } from '../../vitest.shared.js';
+
+export default workerkitVitestConfig();

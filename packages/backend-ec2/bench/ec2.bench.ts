@@ -1,17 +1,22 @@
 /**
  * EC2 API calls per job and time from RunInstances to the script's first byte, on the emulator
  * under its realistic-timing profile (AWS's pending, SSH-up, console and consistency times scaled
- * by DEFAULT_TIME_FACTOR, the provider's waits scaled alike); and 20 concurrent starts against an
+ * by EC2_DEFAULT_TIME_FACTOR, the provider's waits scaled alike); and 20 concurrent starts against an
  * emulator that throttles above 5 calls/s. Prints the numbers and ratios against baselines
  * measured in the same run; asserts correctness and the call budget, never timing.
  */
 import { silentLogger } from '@workerkit/core';
-import { DEFAULT_TIME_FACTOR, type Ec2Emulator, RecordingSink, startEc2Emulator } from '@workerkit/testkit';
+import {
+  EC2_DEFAULT_TIME_FACTOR,
+  type Ec2Emulator,
+  RecordingSink,
+  startEc2Emulator,
+} from '@workerkit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEc2Provider, type Ec2Provider } from '../src/index.js';
 
 const job = { language: 'minimal', jobId: '1', repository: 'workerkit/bench', hardTimeoutMs: 10 * 60_000 };
-const scaled = (realMs: number) => `${Math.max(1, Math.round(realMs * DEFAULT_TIME_FACTOR))}ms`;
+const scaled = (realMs: number) => `${Math.max(1, Math.round(realMs * EC2_DEFAULT_TIME_FACTOR))}ms`;
 
 let emulator: Ec2Emulator;
 
@@ -127,7 +132,7 @@ afterAll(async () => {
   await emulator?.stop();
 });
 
-describe(`ec2 on the realistic profile (time factor ${DEFAULT_TIME_FACTOR})`, () => {
+describe(`ec2 on the realistic profile (time factor ${EC2_DEFAULT_TIME_FACTOR})`, () => {
   it('calls per job and RunInstances → first byte: at most 10 calls a job, no fixed sleeps', async () => {
     const p = provider();
     emulator.resetCalls();
@@ -143,7 +148,7 @@ describe(`ec2 on the realistic profile (time factor ${DEFAULT_TIME_FACTOR})`, ()
     const firstByte = median(timings.map((t) => t.firstByteMs));
     const sshUp = median(timings.map((t) => t.sshUpMs));
     console.log(
-      `RunInstances → first byte: median ${firstByte.toFixed(0)} ms (≈ ${(firstByte / DEFAULT_TIME_FACTOR / 1000).toFixed(0)} s at AWS scale); ` +
+      `RunInstances → first byte: median ${firstByte.toFixed(0)} ms (≈ ${(firstByte / EC2_DEFAULT_TIME_FACTOR / 1000).toFixed(0)} s at AWS scale); ` +
         `baseline RunInstances → guest sshd up: ${sshUp.toFixed(0)} ms; ratio ${(firstByte / sshUp).toFixed(2)}x`,
     );
     expect(emulator.totalCalls() / jobs).toBeLessThanOrEqual(10);

@@ -9,7 +9,7 @@ import {
   recordApiThrottled,
   sleep,
 } from '@workerkit/core';
-import type { Ec2Config } from './ec2-options.js';
+import type { Ec2Options } from './ec2-options.js';
 
 /** The key part of the shared limit in Redis (`<prefix>:ec2-api:…`). */
 export const EC2_RATE_LIMIT_NAME = 'ec2-api';
@@ -138,7 +138,7 @@ const FLEET_MODULE: string = '@workerkit/redis';
 
 /** The limiter for a configuration: shared through Redis when RATE_LIMIT_REDIS_URL is set. */
 export function createEc2RateLimiter(
-  config: Ec2Config,
+  config: Ec2Options,
   context: { ownerId: string; logger: Logger },
 ): Ec2RateLimiter {
   return new Ec2RateLimiter(config.RATE_LIMIT_MAX_CALLS / (config.RATE_LIMIT_DURATION / 1000), {

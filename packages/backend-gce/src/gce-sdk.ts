@@ -9,7 +9,11 @@ let clientModule: Promise<typeof import('./gce-client.js')> | undefined;
  * Loads the Google SDK (`@google-cloud/compute`, ~1.5 s and ~280 MB) on first use and makes an
  * API client: importing the package only registers the backend.
  */
-export async function loadGceApi(options: GceOptions, logger: Logger, limiter: GceRateLimiter): Promise<GceApi> {
+export async function loadGceApi(
+  options: GceOptions,
+  logger: Logger,
+  limiter: GceRateLimiter,
+): Promise<GceApi> {
   clientModule ??= import('./gce-client.js');
   let module: typeof import('./gce-client.js');
   try {

@@ -1,4 +1,4 @@
-import { DEFAULT_TIME_FACTOR } from '@workerkit/testkit';
+import { GCE_DEFAULT_TIME_FACTOR } from '@workerkit/testkit';
 import { expect, it } from 'vitest';
 import { gceTestEnv } from './gce-test-env.js';
 
@@ -13,7 +13,7 @@ const STARTS = 16;
 it(`leaves no VM behind when ${STARTS} starts are aborted at random moments`, {
   timeout: 120_000,
 }, async () => {
-  await using env = await gceTestEnv({ emulator: { timeFactor: DEFAULT_TIME_FACTOR } });
+  await using env = await gceTestEnv({ emulator: { timeFactor: GCE_DEFAULT_TIME_FACTOR } });
   await env.provider.setup();
   const outcomes = await Promise.all(
     Array.from({ length: STARTS }, async (_, i) => {

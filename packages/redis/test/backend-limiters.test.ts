@@ -1,4 +1,4 @@
-import { createEc2RateLimiter, resolveEc2Config } from '@workerkit/backend-ec2';
+import { createEc2RateLimiter, parseEc2Options } from '@workerkit/backend-ec2';
 import { createGceRateLimiter, parseGceOptions } from '@workerkit/backend-gce';
 import { InvalidConfigError, ProviderConfig } from '@workerkit/core';
 import { type RedisHandle, startRedis } from '@workerkit/testkit';
@@ -21,7 +21,7 @@ describe('the gce and ec2 rate limiters with RATE_LIMIT_REDIS_URL', () => {
   it('refuse a malformed URL at option parsing, naming the option without printing the password', () => {
     for (const parse of [
       (url: string) => parseGceOptions(ProviderConfig.fromMap({ ...gceBase, RATE_LIMIT_REDIS_URL: url })),
-      (url: string) => resolveEc2Config(ProviderConfig.fromMap({ RATE_LIMIT_REDIS_URL: url })),
+      (url: string) => parseEc2Options(ProviderConfig.fromMap({ RATE_LIMIT_REDIS_URL: url })),
     ]) {
       expect(() => parse('redis://:pw-secret@127.0.0.1:6379/zero')).toThrow(InvalidConfigError);
       expect(() => parse('redis://:pw-secret@127.0.0.1:6379/zero')).toThrow(/RATE_LIMIT_REDIS_URL/);
@@ -66,7 +66,7 @@ describe('the gce and ec2 rate limiters with RATE_LIMIT_REDIS_URL', () => {
     const prefix = uniquePrefix();
     const client = inspector(redis.url);
     await client.set(`${prefix}:ec2-api:max_calls`, '2');
-    const config = resolveEc2Config(
+    const config = parseEc2Options(
       ProviderConfig.fromMap({
         RATE_LIMIT_REDIS_URL: redis.url,
         RATE_LIMIT_PREFIX: prefix,
@@ -86,7 +86,7 @@ describe('the gce and ec2 rate limiters with RATE_LIMIT_REDIS_URL', () => {
       client.disconnect();
       await limiter.close();
     }
-    const alone = createEc2RateLimiter(resolveEc2Config(ProviderConfig.fromMap({})), {
+    const alone = createEc2RateLimiter(parseEc2Options(ProviderConfig.fromMap({})), {
       ownerId: 'x_1',
       logger: new RecordingLogger(),
     });

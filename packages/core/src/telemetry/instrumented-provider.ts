@@ -90,6 +90,10 @@ class InstrumentedProvider implements Provider, WithOwnerLeases {
   close(): Promise<void> {
     return this.#inner.close();
   }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
 
 class InstrumentedInstance implements Instance {

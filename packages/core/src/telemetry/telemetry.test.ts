@@ -62,6 +62,7 @@ function scriptedProvider(): Provider {
     listManagedResources: async () => [],
     deleteManagedResource: async () => {},
     close: async () => {},
+    [Symbol.asyncDispose]: async () => {},
   };
 }
 

@@ -20,4 +20,7 @@ export { DEFAULT_INSTANCE_TYPES } from './ec2-instance-types.js';
 export type { GeneratedKeyMaterial as Ec2KeyMaterial } from './ec2-key-material.js';
 export { generateKeyMaterial as generateEc2KeyMaterial } from './ec2-key-material.js';
 export type { DurationRange, Ec2TimingProfile, Ec2Timings } from './ec2-timing.js';
-export { DEFAULT_TIME_FACTOR, REALISTIC_TIMINGS } from './ec2-timing.js';
+export {
+  DEFAULT_TIME_FACTOR as EC2_DEFAULT_TIME_FACTOR,
+  REALISTIC_TIMINGS as EC2_REALISTIC_TIMINGS,
+} from './ec2-timing.js';

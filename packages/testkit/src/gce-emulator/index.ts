@@ -14,7 +14,7 @@ export { FilterSyntaxError, parseFilter } from './gce-emulator-filter.js';
 export { parseSshKeys } from './gce-emulator-metadata.js';
 export { gceSshdGuestBooter } from './gce-emulator-sshd.js';
 export type { GceEmulatorTimings, GceTimingProfile, MsRange } from './gce-emulator-timing.js';
-export { DEFAULT_TIME_FACTOR } from './gce-emulator-timing.js';
+export { DEFAULT_TIME_FACTOR as GCE_DEFAULT_TIME_FACTOR } from './gce-emulator-timing.js';
 export type {
   GceEmulatorImage,
   GceEmulatorOptions,

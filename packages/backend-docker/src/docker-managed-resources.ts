@@ -98,11 +98,7 @@ export async function deleteDockerResource(
       retryable: false,
     });
   }
-  await removeContainer(scope.docker, resource.id, {
-    stopTimeoutMs: 0,
-    logger: scope.logger,
-    graceful: false,
-  });
+  await removeContainer(scope.docker, resource.id, { logger: scope.logger });
   const outputDir = resource.details?.outputDir;
   if (outputDir) scope.hostOutput?.remove(outputDir);
 }

@@ -43,7 +43,7 @@ describe('docker options', () => {
     expect(settings.PRIVILEGED).toBe(false);
     expect(settings.TTY).toBe(false);
     expect(settings.SSH_DIAL_TIMEOUT).toBe(5000);
-    expect(settings.STOP_TIMEOUT).toBe(30_000);
+    expect(settings.STOP_TIMEOUT).toBe(0);
     expect(settings.IMAGE_SELECTOR_TYPE).toBe('tag');
     expect(settings.BINDS).toBeUndefined();
     expect(settings.SECURITY_OPT).toBeUndefined();

@@ -250,8 +250,9 @@ export const dockerOptions = defineOptions(DOCKER_ALIAS, {
     default: '0',
   }),
   STOP_TIMEOUT: option(t.duration(), {
-    description: 'grace period for a container to stop before it is killed and removed',
-    default: '30s',
+    description:
+      "grace period for the container's processes to end on SIGTERM once the job is done, before they are killed and the container removed (default 0s: killed and removed at once, whatever the image's PID 1 does with SIGTERM; the Go worker waited up to 30s)",
+    default: '0s',
   }),
   SSH_DIAL_TIMEOUT: option(positiveDuration(), {
     description: 'connection timeout for ssh connections',

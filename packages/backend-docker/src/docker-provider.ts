@@ -15,9 +15,9 @@ import {
   type StartOptions,
 } from '@workerkit/core';
 import Docker from 'dockerode';
+import { createContainerFollowed, type FollowedCreateContext } from './container-create.js';
 import { lastOutput, startContainer } from './container-start.js';
 import { CpuSetAllocator } from './cpu-set-allocator.js';
-import { abortOption } from './docker-abort-option.js';
 import { containerNameFor, containerSpec, type SshEndpoint } from './docker-container-spec.js';
 import { dockerApiError, engineMessage, statusOf } from './docker-errors.js';
 import { DockerImageSelection } from './docker-image-selection.js';
@@ -31,6 +31,7 @@ import { NativeChannel, type ScriptChannel } from './docker-native-channel.js';
 import { DOCKER_ALIAS, type DockerSettings, parseDockerSettings } from './docker-options.js';
 import { prepareSshAccess } from './docker-ssh-channel.js';
 import { plainEngineTarget } from './exec-attach.js';
+import { FOLLOW_SETTLE_MS, LateCleanups } from './followed-call.js';
 import { HostOutputDirs } from './host-output.js';
 import { withJobContainerName } from './job-container-name.js';
 import { PortPool } from './port-pool.js';
@@ -96,6 +97,7 @@ export class DockerProvider implements Provider {
   readonly #sshPorts: PortPool | undefined;
   readonly #warm: WarmContainers | undefined;
   readonly #hostOutput: HostOutputDirs | undefined;
+  readonly #lateCleanups = new LateCleanups();
 
   constructor(config: ProviderConfig, context: ProviderContext) {
     this.settings = parseDockerSettings(config, (path) => readFileSync(path));
@@ -213,7 +215,6 @@ export class DockerProvider implements Provider {
     let sshEndpoint: SshEndpoint | undefined;
     let containerId: string | undefined;
     let channel: ScriptChannel | undefined;
-    let createUnanswered = false;
     const name = containerNameFor(attributes);
     try {
       const cpuSet = this.#cpuSets?.acquire(this.settings.CPUS);
@@ -249,21 +250,16 @@ export class DockerProvider implements Provider {
           name,
         );
         report(progress, { message: `creating container ${name}` });
-        createUnanswered = true;
-        try {
-          containerId = await withJobContainerName(
-            { docker: this.docker, logger: this.#logger, progress },
-            name,
-            attributes,
-            'container create',
-            async () => (await this.docker.createContainer({ ...spec, ...abortOption(signal) })).id,
-          );
-        } catch (error) {
-          // The daemon answered with an error: it created nothing (and the name may be someone else's).
-          if (statusOf((error as { cause?: unknown }).cause) !== undefined) createUnanswered = false;
-          throw error;
-        }
-        createUnanswered = false;
+        // An abort waits for the create's answer (see createContainerFollowed): the container
+        // then has an ID, and the cleanup below removes it.
+        containerId = await withJobContainerName(
+          { docker: this.docker, logger: this.#logger, progress },
+          name,
+          attributes,
+          'container create',
+          () => createContainerFollowed(this.#followedCreate, spec, signal),
+        );
+        report(progress, { message: `created container ${containerId.slice(0, 7)}` });
         signal?.throwIfAborted();
         if (ssh) await ssh.install(this.docker.getContainer(containerId), signal);
         state = await startContainer(this.docker, containerId, this.settings.INSPECT_INTERVAL, signal);
@@ -311,15 +307,10 @@ export class DockerProvider implements Provider {
       });
     } catch (error) {
       await channel?.close().catch(() => {});
-      // Whatever exists is removed before the start rejects: by ID, or by name when the create
-      // request got no answer (the daemon may have created it anyway).
-      const target = containerId ?? (createUnanswered ? name : undefined);
+      // Whatever exists is removed before the start rejects.
+      const target = containerId;
       if (target) {
-        await removeContainer(this.docker, target, {
-          stopTimeoutMs: 0,
-          logger: this.#logger,
-          graceful: false,
-        }).catch((removeError: unknown) =>
+        await removeContainer(this.docker, target, { logger: this.#logger }).catch((removeError: unknown) =>
           this.#logger.error('docker: removing a container after a failed start failed', {
             container: target,
             error: engineMessage(removeError),
@@ -334,6 +325,10 @@ export class DockerProvider implements Provider {
       if (signal?.aborted) throw signal.reason;
       throw error;
     }
+  }
+
+  get #followedCreate(): FollowedCreateContext {
+    return { docker: this.docker, logger: this.#logger, late: this.#lateCleanups };
   }
 
   /** Removes a HOST_OUTPUT_DIR directory once its container is gone. */
@@ -404,6 +399,7 @@ export class DockerProvider implements Provider {
   /** Removes the warm containers (WARM_CONTAINERS) and closes the daemon connections. */
   async close(): Promise<void> {
     await this.#warm?.close();
+    await this.#lateCleanups.settle(FOLLOW_SETTLE_MS);
     this.#agent.destroy();
   }
 }

@@ -54,6 +54,6 @@ async function removeLeftover(
   const ours = labels[LIFECYCLE_LABELS.managed] === 'true';
   const goWorkers = attributes.jobId !== undefined && labels['travis.job_id'] === attributes.jobId;
   if (!ours && !goWorkers) return false;
-  await removeContainer(docker, name, { stopTimeoutMs: 0, logger, graceful: false });
+  await removeContainer(docker, name, { logger });
   return true;
 }

@@ -102,7 +102,7 @@ export class WarmContainers {
   /** Removes a warm container (no grace period: it never ran a job), then its output directory. */
   async remove(warm: WarmContainer): Promise<void> {
     const { docker, logger, hostOutput } = this.#options;
-    await removeContainer(docker, warm.id, { stopTimeoutMs: 0, logger, graceful: false });
+    await removeContainer(docker, warm.id, { logger });
     if (warm.outputDir) hostOutput?.remove(warm.outputDir);
   }
 

@@ -3,6 +3,7 @@ import { expect, it } from 'vitest';
 import type { DockerInstance } from '../src/index.js';
 import { dockerClient } from '../test/docker-test-env.js';
 import { BUSYBOX_IMAGE, benchProvider, CountingSink, dockerCli, report } from './bench-support.js';
+import { recordEngineCalls } from './engine-call-times.js';
 
 const JOBS = 16;
 
@@ -40,8 +41,11 @@ it('16 concurrent jobs: all pass, no CPU set given twice, no container left', as
   expect(provider.freeCpus).toBe(2);
   await provider.close();
 
-  // The same 16 jobs without CPU sets: all start at once, as the CLI's do.
-  const free = benchProvider('concurrency-free', { CPUS: '0' });
+  // The same 16 jobs without CPU sets: all start at once, as the CLI's do; in the default
+  // configuration (the daemon's default network), every Engine call timed.
+  const free = benchProvider('concurrency-free', { CPUS: '0', NETWORK_MODE: '' });
+  await free.setup();
+  const calls = recordEngineCalls(free.docker);
   const freeBegan = performance.now();
   const freeResults = await Promise.all(
     Array.from({ length: JOBS }, async (_, job) => {
@@ -80,4 +84,8 @@ it('16 concurrent jobs: all pass, no CPU set given twice, no container left', as
     '16 × docker run --rm in parallel (CLI)': `${cli.toFixed(0)} ms`,
     'ratio, CPUS=0 (ours / CLI)': `${(oursFree / cli).toFixed(2)}×`,
   });
+  report(
+    '3c. Engine calls of the 16 jobs with CPUS=0 (request to answer; exec stream to its start)',
+    calls.summary(),
+  );
 });

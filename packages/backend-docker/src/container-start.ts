@@ -1,7 +1,7 @@
 import { ProviderApiError, sleep } from '@workerkit/core';
 import type Docker from 'dockerode';
 import { abortOption } from './docker-abort-option.js';
-import { dockerApiError } from './docker-errors.js';
+import { toDockerApiError } from './docker-errors.js';
 import { DOCKER_ALIAS } from './docker-options.js';
 import { followToEnd } from './followed-call.js';
 
@@ -25,7 +25,7 @@ export async function startContainer(
     await followToEnd(container.start(), signal, (late) => late.catch(() => {}));
   } catch (error) {
     signal?.throwIfAborted();
-    throw dockerApiError('container start', error);
+    throw toDockerApiError('container start', error);
   }
   signal?.throwIfAborted();
   for (;;) {
@@ -34,7 +34,7 @@ export async function startContainer(
       state = await container.inspect(abortOption(signal));
     } catch (error) {
       signal?.throwIfAborted();
-      throw dockerApiError('container inspect', error);
+      throw toDockerApiError('container inspect', error);
     }
     if (state.State.Running) return state;
     if (['exited', 'dead', 'removing'].includes(state.State.Status)) {

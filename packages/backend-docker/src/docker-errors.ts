@@ -38,7 +38,7 @@ const RETRYABLE_CODES = new Set([
  * retryable (the daemon may be restarting), 4xx answers (bad request, conflict, not found) are
  * not. The dockerode error rides along as `cause`.
  */
-export function dockerApiError(operation: string, error: unknown): ProviderApiError {
+export function toDockerApiError(operation: string, error: unknown): ProviderApiError {
   if (ProviderApiError.isInstance(error)) return error;
   const status = statusOf(error);
   const code = typeof error === 'object' && error !== null ? (error as ModemError).code : undefined;

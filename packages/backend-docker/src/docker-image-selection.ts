@@ -8,8 +8,8 @@ import {
 } from '@workerkit/core';
 import type Docker from 'dockerode';
 import { abortOption } from './docker-abort-option.js';
-import { dockerApiError, isNotFound } from './docker-errors.js';
-import { DOCKER_ALIAS, type DockerSettings } from './docker-options.js';
+import { isNotFound, toDockerApiError } from './docker-errors.js';
+import { DOCKER_ALIAS, type DockerOptions } from './docker-options.js';
 
 /** The image a container is created from: its ID (what is sent) and the name shown to users. */
 export interface DockerImageChoice {
@@ -60,10 +60,10 @@ function imageNotFound(message: string): ProviderApiError {
  */
 export class DockerImageSelection {
   readonly #docker: Docker;
-  readonly #settings: DockerSettings;
+  readonly #settings: DockerOptions;
   readonly #selector: ImageSelector | undefined;
 
-  constructor(docker: Docker, settings: DockerSettings, config: ProviderConfig) {
+  constructor(docker: Docker, settings: DockerOptions, config: ProviderConfig) {
     this.#docker = docker;
     this.#settings = settings;
     this.#selector =
@@ -93,7 +93,7 @@ export class DockerImageSelection {
     } catch (error) {
       signal?.throwIfAborted();
       if (isNotFound(error)) throw imageNotFound(`image "${name}" is not on the Docker daemon`);
-      throw dockerApiError('image inspect', error);
+      throw toDockerApiError('image inspect', error);
     }
   }
 
@@ -103,7 +103,7 @@ export class DockerImageSelection {
       images = await this.#docker.listImages(abortOption(signal));
     } catch (error) {
       signal?.throwIfAborted();
-      throw dockerApiError('image list', error);
+      throw toDockerApiError('image list', error);
     }
     const candidates = tagCandidates(language);
     for (const candidate of candidates) {

@@ -9,7 +9,7 @@ import {
 } from '@workerkit/core';
 import type Docker from 'dockerode';
 import { abortOption } from './docker-abort-option.js';
-import { dockerApiError, engineMessage, isNotFound, statusOf } from './docker-errors.js';
+import { engineMessage, isNotFound, statusOf, toDockerApiError } from './docker-errors.js';
 import type { ScriptChannel } from './docker-native-channel.js';
 
 /** Something a container holds until it is removed (a CPU set, an ssh port). */
@@ -74,7 +74,7 @@ export async function removeContainer(
         await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
         continue;
       }
-      throw dockerApiError('container remove', error);
+      throw toDockerApiError('container remove', error);
     }
   }
 }

@@ -125,7 +125,7 @@ describe('docker provider: daemon faults (injected by a proxy in front of the re
   // Without a TTY the script travels with the run (exec stdin): the upload only checks that no
   // script is in place yet. With a TTY it is an archive upload.
   it.each([
-    { tty: 'false', method: 'HEAD', step: /script upload \(stat\) failed: HTTP 500/ },
+    { tty: 'false', method: 'GET', step: /script upload \(stat\) failed: HTTP 500: injected: disk full/ },
     { tty: 'true', method: 'PUT', step: /script upload failed: HTTP 500: injected: disk full/ },
   ])(
     'an upload the daemon fails rejects with a retryable error naming the step (TTY=$tty: $method archive)',

@@ -181,13 +181,17 @@ export class NativeChannel implements ScriptChannel {
     signal?.throwIfAborted();
     if (this.#uploaded) throw new StaleVmError();
     // Native stale-VM check (the Go worker had none): a script already in place means reuse.
+    // A GET, not a HEAD: only a body tells a missing file from a missing container.
     const exists = await this.#container
-      .infoArchive({ path: NATIVE_SCRIPT_PATH, ...abortOption(signal) })
+      .getArchive({ path: NATIVE_SCRIPT_PATH, ...abortOption(signal) })
       .then(
-        () => true,
+        (stream: NodeJS.ReadableStream) => {
+          (stream as Readable).destroy();
+          return true;
+        },
         (error: unknown) => {
           signal?.throwIfAborted();
-          if (isNotFound(error)) return false;
+          if (isNotFound(error) && !/^No such container/.test(engineMessage(error))) return false;
           throw toDockerApiError('script upload (stat)', error);
         },
       );

@@ -6,7 +6,7 @@ function callName(method: string, path: string): string {
   return `${method} ${path
     .split('?')[0]!
     .replace(/^\/v\d+\.\d+/, '')
-    .replace(/\/(containers|exec)\/[^/]+/, '/$1/{id}')}`;
+    .replace(/\/(containers|exec)\/(?!create$|json$)[^/]+/, '/$1/{id}')}`;
 }
 
 /**

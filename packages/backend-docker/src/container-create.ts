@@ -1,6 +1,7 @@
 import type { Logger } from '@workerkit/core';
 import type Docker from 'dockerode';
 import { engineMessage, statusOf } from './docker-errors.js';
+import { imageNotFound } from './docker-image-selection.js';
 import { removeContainer } from './docker-instance.js';
 import { followToEnd, type LateCleanups } from './followed-call.js';
 
@@ -27,6 +28,9 @@ export async function createContainerFollowed(
     (container) => container.id,
     async (error: unknown) => {
       if (statusOf(error) === undefined && spec.name) await remove(spec.name).catch(() => {});
+      if (statusOf(error) === 404) {
+        throw imageNotFound(`image "${spec.Image}" is not on the Docker daemon: ${engineMessage(error)}`);
+      }
       throw error;
     },
   );

@@ -129,6 +129,10 @@ export class DockerProvider implements Provider {
       };
       return this.#loaded;
     });
+    // A failed load (a missing package) is tried again by the next call.
+    this.#client.catch(() => {
+      this.#client = undefined;
+    });
     return this.#client;
   }
 
@@ -412,8 +416,9 @@ export class DockerProvider implements Provider {
 
   /** Removes the warm containers (WARM_CONTAINERS) and closes the daemon connections. */
   async close(): Promise<void> {
-    if (!this.#client) return;
-    const { warm, agent } = await this.#client;
+    const client = await this.#client?.catch(() => undefined);
+    if (!client) return;
+    const { warm, agent } = client;
     await warm?.close();
     await this.#lateCleanups.settle(FOLLOW_SETTLE_MS);
     agent.destroy();

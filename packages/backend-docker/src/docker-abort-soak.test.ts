@@ -7,6 +7,7 @@ import {
   jobAttributes,
   nativeProvider,
   scopedContainers,
+  TERM_IGNORING_IMAGE,
 } from '../test/docker-test-env.js';
 import type { DockerProvider } from './index.js';
 
@@ -163,10 +164,13 @@ describe('docker provider: aborts at random moments leave nothing behind', {
   });
 
   it('runs and stops aborted anywhere', async () => {
-    const provider = nativeProvider(SCOPE);
+    // A grace period that PID 1 sits out (it ignores SIGTERM): every stop's abort must cut it.
+    const provider = nativeProvider(SCOPE, { STOP_TIMEOUT: '30s' });
     const outcomes = { completed: 0, cancelled: 0 };
     await lanes(RUN_ROUNDS_PER_LANE, async (lane) => {
-      const instance = await provider.start(jobAttributes(SCOPE, { jobId: jobId(lane) }));
+      const instance = await provider.start(
+        jobAttributes(SCOPE, { jobId: jobId(lane), imageName: TERM_IGNORING_IMAGE }),
+      );
       const runAbort = abortAtRandom(600, new Error('soak: run aborted'));
       const stopAbort = abortAtRandom(100, new Error('soak: stop aborted'));
       let result: RunResult | undefined;
@@ -175,7 +179,7 @@ describe('docker provider: aborts at random moments leave nothing behind', {
         result = await instance.runScript(new CollectingSink(), { signal: runAbort.signal });
       } finally {
         runAbort.cancel();
-        // A stop whose signal aborts still removes the container: the signal only cuts a grace period.
+        // A stop whose signal aborts still removes the container: the signal only cuts the grace period.
         await instance.stop({ signal: stopAbort.signal });
         stopAbort.cancel();
       }

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createDockerProvider, type DockerProvider } from '../src/index.js';
-import { BUSYBOX_IMAGE, dockerSocket } from '../test/docker-test-env.js';
+import { BUSYBOX_IMAGE, dockerSocket, TERM_IGNORING_IMAGE } from '../test/docker-test-env.js';
 
-export { BUSYBOX_IMAGE };
+export { BUSYBOX_IMAGE, TERM_IGNORING_IMAGE };
 
 /** The docker CLI against the same daemon (`docker -H unix://<sock> …`), output discarded. */
 export function dockerCli(args: string[]): Promise<void> {
@@ -21,6 +21,10 @@ export function dockerCli(args: string[]): Promise<void> {
   });
 }
 
+/**
+ * A native provider on the bench daemon with network none, like the CLI baselines
+ * (`NETWORK_MODE: ''` in `extra` gives the default configuration: the daemon's default network).
+ */
 export function benchProvider(scope: string, extra: Record<string, string> = {}): DockerProvider {
   return createDockerProvider(
     {

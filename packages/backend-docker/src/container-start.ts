@@ -1,14 +1,15 @@
 import { ProviderApiError, sleep } from '@workerkit/core';
 import type Docker from 'dockerode';
 import { abortOption } from './docker-abort-option.js';
-import { dockerApiError } from './docker-errors.js';
+import { toDockerApiError } from './docker-errors.js';
 import { DOCKER_ALIAS } from './docker-options.js';
+import { followToEnd } from './followed-call.js';
 
 /**
  * Starts a created container and waits until it runs: one inspect right after the start call,
  * then one per `inspectIntervalMs` (no busy loop). A container that exits at once fails with
- * its last output lines. `signal` reaches every call: an abort does not wait for a daemon that
- * stopped answering.
+ * its last output lines. An abort cuts the inspections at once and the start call once it is
+ * answered (or FOLLOW_SETTLE_MS passed: a daemon that stopped answering).
  */
 export async function startContainer(
   docker: Docker,
@@ -18,18 +19,22 @@ export async function startContainer(
 ): Promise<Docker.ContainerInspectInfo> {
   const container = docker.getContainer(containerId);
   try {
-    await container.start(abortOption(signal));
+    // Not cut by an abort (see followToEnd): removing a container while the daemon still starts
+    // it conflicts and can leave it behind. A start answered too late fails on its own once
+    // the caller removed the container.
+    await followToEnd(container.start(), signal, (late) => late.catch(() => {}));
   } catch (error) {
     signal?.throwIfAborted();
-    throw dockerApiError('container start', error);
+    throw toDockerApiError('container start', error);
   }
+  signal?.throwIfAborted();
   for (;;) {
     let state: Docker.ContainerInspectInfo;
     try {
       state = await container.inspect(abortOption(signal));
     } catch (error) {
       signal?.throwIfAborted();
-      throw dockerApiError('container inspect', error);
+      throw toDockerApiError('container inspect', error);
     }
     if (state.State.Running) return state;
     if (['exited', 'dead', 'removing'].includes(state.State.Status)) {

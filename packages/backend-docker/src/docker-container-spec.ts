@@ -1,6 +1,6 @@
 import { expiryFor, hostnameFromJob, lifecycleLabels, type StartAttributes } from '@workerkit/core';
 import type { ContainerCreateOptions } from 'dockerode';
-import type { DockerSettings } from './docker-options.js';
+import type { DockerOptions } from './docker-options.js';
 import { OUTPUT_DIR_LABEL } from './host-output.js';
 
 /** Where a container's sshd listens in ssh mode (replaces `{ssh_address}`/`{ssh_port}` in CMD). */
@@ -10,7 +10,7 @@ export interface SshEndpoint {
 }
 
 export interface ContainerSpecInput {
-  settings: DockerSettings;
+  settings: DockerOptions;
   attributes: StartAttributes;
   imageId: string;
   ownerId: string;

@@ -20,7 +20,9 @@ export function engineMessage(error: unknown): string {
   if (typeof error !== 'object' || error === null) return String(error);
   const modem = error as ModemError;
   const fromJson = modem.json && typeof modem.json === 'object' ? modem.json.message : undefined;
-  return (fromJson ?? modem.message ?? String(error)).trim();
+  // Streamed answers (archives, logs) come without json: the Engine's text follows the prefix.
+  const text = fromJson ?? modem.message?.replace(/^\(HTTP code \d+\) [^-]*- /, '') ?? String(error);
+  return text.trim();
 }
 
 const RETRYABLE_CODES = new Set([
@@ -38,7 +40,7 @@ const RETRYABLE_CODES = new Set([
  * retryable (the daemon may be restarting), 4xx answers (bad request, conflict, not found) are
  * not. The dockerode error rides along as `cause`.
  */
-export function dockerApiError(operation: string, error: unknown): ProviderApiError {
+export function toDockerApiError(operation: string, error: unknown): ProviderApiError {
   if (ProviderApiError.isInstance(error)) return error;
   const status = statusOf(error);
   const code = typeof error === 'object' && error !== null ? (error as ModemError).code : undefined;

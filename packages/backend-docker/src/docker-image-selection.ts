@@ -8,8 +8,8 @@ import {
 } from '@workerkit/core';
 import type Docker from 'dockerode';
 import { abortOption } from './docker-abort-option.js';
-import { dockerApiError, isNotFound } from './docker-errors.js';
-import { DOCKER_ALIAS, type DockerSettings } from './docker-options.js';
+import { toDockerApiError } from './docker-errors.js';
+import { DOCKER_ALIAS, type DockerOptions } from './docker-options.js';
 
 /** The image a container is created from: its ID (what is sent) and the name shown to users. */
 export interface DockerImageChoice {
@@ -41,7 +41,7 @@ function displayName(image: ImageSummaryLike, matched: string): string {
   return (image.RepoTags ?? []).find((tag) => tag.startsWith('travisci/ci-')) ?? matched;
 }
 
-function imageNotFound(message: string): ProviderApiError {
+export function imageNotFound(message: string): ProviderApiError {
   return new ProviderApiError({
     provider: DOCKER_ALIAS,
     operation: 'image selection',
@@ -60,10 +60,10 @@ function imageNotFound(message: string): ProviderApiError {
  */
 export class DockerImageSelection {
   readonly #docker: Docker;
-  readonly #settings: DockerSettings;
+  readonly #settings: DockerOptions;
   readonly #selector: ImageSelector | undefined;
 
-  constructor(docker: Docker, settings: DockerSettings, config: ProviderConfig) {
+  constructor(docker: Docker, settings: DockerOptions, config: ProviderConfig) {
     this.#docker = docker;
     this.#settings = settings;
     this.#selector =
@@ -73,28 +73,26 @@ export class DockerImageSelection {
   }
 
   async select(attributes: StartAttributes, signal?: AbortSignal): Promise<DockerImageChoice> {
-    if (attributes.imageName) return this.#byName(this.#resolveAlias(attributes.imageName), signal);
+    if (attributes.imageName) return this.#byName(this.#resolveAlias(attributes.imageName));
     if (!this.#selector) return this.#byTag(attributes.language, signal);
     const selected = await this.#selector.select(
       imageSelectParams(DOCKER_ALIAS, attributes),
       signal ? { signal } : {},
     );
-    return this.#byName(this.#resolveAlias(selected), signal);
+    return this.#byName(this.#resolveAlias(selected));
   }
 
   #resolveAlias(name: string): string {
     return this.#settings.imageAliases[name] ?? name;
   }
 
-  async #byName(name: string, signal?: AbortSignal): Promise<DockerImageChoice> {
-    try {
-      const image = await this.#docker.getImage(name).inspect();
-      return { id: image.Id, name };
-    } catch (error) {
-      signal?.throwIfAborted();
-      if (isNotFound(error)) throw imageNotFound(`image "${name}" is not on the Docker daemon`);
-      throw dockerApiError('image inspect', error);
-    }
+  /**
+   * An image named by the job or a selector goes to the create by that name, unresolved: the
+   * create resolves it (and says when it is missing), an inspect first would be one more call
+   * per job, slow when the daemon is busy.
+   */
+  async #byName(name: string): Promise<DockerImageChoice> {
+    return { id: name, name };
   }
 
   async #byTag(language: string | undefined, signal?: AbortSignal): Promise<DockerImageChoice> {
@@ -103,7 +101,7 @@ export class DockerImageSelection {
       images = await this.#docker.listImages(abortOption(signal));
     } catch (error) {
       signal?.throwIfAborted();
-      throw dockerApiError('image list', error);
+      throw toDockerApiError('image list', error);
     }
     const candidates = tagCandidates(language);
     for (const candidate of candidates) {

@@ -8,7 +8,8 @@ import {
   withHardTimeout,
 } from '@workerkit/core';
 import type Docker from 'dockerode';
-import { dockerApiError, engineMessage, isNotFound, statusOf } from './docker-errors.js';
+import { abortOption } from './docker-abort-option.js';
+import { engineMessage, isNotFound, statusOf, toDockerApiError } from './docker-errors.js';
 import type { ScriptChannel } from './docker-native-channel.js';
 
 /** Something a container holds until it is removed (a CPU set, an ssh port). */
@@ -25,6 +26,7 @@ export interface DockerInstanceOptions {
   channel: ScriptChannel;
   /** Released once the container is gone. */
   holds: readonly Releasable[];
+  /** STOP_TIMEOUT: SIGTERM and this long before the kill (0: killed and removed at once). */
   stopTimeoutMs: number;
   /** The job's hard timeout, the default for `runScript`. */
   hardTimeoutMs: number | undefined;
@@ -32,22 +34,28 @@ export interface DockerInstanceOptions {
 }
 
 /**
- * Removes a container: stop with a grace period, then force-remove with its volumes even when
- * the stop failed (the Go worker left the container behind then). Gone already counts as done.
+ * Removes a container by force with its volumes: its processes are killed (SIGKILL) and it is
+ * gone in one call. With a grace period they first get SIGTERM and that long to end (`docker
+ * stop`); a failed stop still ends in the forced removal (the Go worker left the container
+ * behind then). Gone already counts as done.
  */
 export async function removeContainer(
   docker: Docker,
   id: string,
-  { stopTimeoutMs, logger, graceful = true }: { stopTimeoutMs: number; logger: Logger; graceful?: boolean },
+  {
+    logger,
+    gracePeriodMs = 0,
+    graceSignal,
+  }: { logger: Logger; gracePeriodMs?: number; graceSignal?: AbortSignal | undefined },
 ): Promise<void> {
   const container = docker.getContainer(id);
-  if (graceful) {
+  if (gracePeriodMs > 0 && !graceSignal?.aborted) {
     try {
-      await container.stop({ t: Math.ceil(stopTimeoutMs / 1000) });
+      await container.stop({ t: Math.ceil(gracePeriodMs / 1000), ...abortOption(graceSignal) });
     } catch (error) {
       const status = statusOf(error);
       if (status === 404) return;
-      if (status !== 304) {
+      if (status !== 304 && !graceSignal?.aborted) {
         logger.warn('docker: stopping the container failed; removing it by force', {
           container: id.slice(0, 12),
           error: engineMessage(error),
@@ -66,7 +74,7 @@ export async function removeContainer(
         await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
         continue;
       }
-      throw dockerApiError('container remove', error);
+      throw toDockerApiError('container remove', error);
     }
   }
 }
@@ -111,9 +119,9 @@ export class DockerInstance implements Instance {
   }
 
   /**
-   * Stops and removes the container; safe to call more than once (and concurrently). An
-   * aborted signal skips the grace period and removes at once. If removal fails, the error is
-   * thrown and a later call tries again.
+   * Kills and removes the container (after STOP_TIMEOUT's grace period, if one is set); safe to
+   * call more than once (and concurrently). An aborted signal skips the grace period; it never
+   * skips the removal. If removal fails, the error is thrown and a later call tries again.
    */
   stop(options: SignalOptions = {}): Promise<void> {
     this.#stopping ??= this.#stop(options.signal).catch((error: unknown) => {
@@ -126,7 +134,7 @@ export class DockerInstance implements Instance {
   async #stop(signal: AbortSignal | undefined): Promise<void> {
     const { docker, containerId, stopTimeoutMs, logger, channel, holds } = this.#options;
     await channel.close().catch(() => {});
-    await removeContainer(docker, containerId, { stopTimeoutMs, logger, graceful: !signal?.aborted });
+    await removeContainer(docker, containerId, { logger, gracePeriodMs: stopTimeoutMs, graceSignal: signal });
     for (const hold of holds) hold.release();
   }
 

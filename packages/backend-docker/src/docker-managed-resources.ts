@@ -6,7 +6,7 @@ import {
   readLifecycleLabels,
 } from '@workerkit/core';
 import type Docker from 'dockerode';
-import { dockerApiError } from './docker-errors.js';
+import { toDockerApiError } from './docker-errors.js';
 import { removeContainer } from './docker-instance.js';
 import { DOCKER_ALIAS } from './docker-options.js';
 import { type HostOutputDirs, ORPHAN_AFTER_MS, OUTPUT_DIR_LABEL } from './host-output.js';
@@ -33,7 +33,7 @@ async function listContainers(
     });
   } catch (error) {
     signal?.throwIfAborted();
-    throw dockerApiError('container list', error);
+    throw toDockerApiError('container list', error);
   }
 }
 
@@ -98,11 +98,7 @@ export async function deleteDockerResource(
       retryable: false,
     });
   }
-  await removeContainer(scope.docker, resource.id, {
-    stopTimeoutMs: 0,
-    logger: scope.logger,
-    graceful: false,
-  });
+  await removeContainer(scope.docker, resource.id, { logger: scope.logger });
   const outputDir = resource.details?.outputDir;
   if (outputDir) scope.hostOutput?.remove(outputDir);
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import {
   abortedByTimeout,
   type IncompleteReason,
@@ -15,7 +15,7 @@ import {
 } from '@workerkit/core';
 import type Docker from 'dockerode';
 import { abortOption } from './docker-abort-option.js';
-import { dockerApiError, engineMessage, isNotFound } from './docker-errors.js';
+import { engineMessage, isNotFound, toDockerApiError } from './docker-errors.js';
 import { createTar, firstFileInTar } from './docker-tar.js';
 import { type PlainEngineTarget, startExecRaw } from './exec-attach.js';
 import { type ExecOutputSource, pumpExecOutput, readableExecOutput } from './exec-output.js';
@@ -86,37 +86,51 @@ exit 0`;
  * running EXEC_CMD as its child, passing its exit status on; the shell stays alive as the
  * run's session leader, named by the token in its argv. With `outputPath` (HOST_OUTPUT_DIR) the
  * shell first moves stdout and stderr into that FIFO; if it cannot, it exits with sh's message
- * on the exec's own stream.
+ * on the exec's own stream. With `scriptPath` it first writes its stdin there (mode 0755): the
+ * script arrives with the run instead of in an archive upload, which costs the daemon a process
+ * of its own. A script it cannot write ends the run with sh's message and status 126.
  */
 export function wrapExecCommand(
   command: readonly string[],
   env: Readonly<Record<string, string>>,
-  outputPath?: string,
+  { outputPath, scriptPath }: { outputPath?: string | undefined; scriptPath?: string | undefined } = {},
 ): string[] {
   const names = Object.keys(env);
   const assignments = names.map((name, i) => `${name}="\${${i + 1}}"`).join(' ');
   const redirect = outputPath ? `exec >'${outputPath}' 2>&1; ` : '';
-  const script = `${redirect}${assignments}; export ${names.join(' ')}; shift ${names.length}; "$@"; status=$?; exit "$status"`;
+  const writeScript = scriptPath
+    ? `umask 022; cat >'${scriptPath}' && chmod 0755 '${scriptPath}' || exit 126; `
+    : '';
+  // The command's stdin is /dev/null, as an exec without stdin has; the script came on ours.
+  const stdin = scriptPath ? ' </dev/null' : '';
+  const script = `${redirect}${writeScript}${assignments}; export ${names.join(' ')}; shift ${names.length}; "$@"${stdin}; status=$?; exit "$status"`;
   return ['/bin/sh', '-c', script, 'workerkit-exec', ...names.map((name) => env[name]!), ...command];
 }
 
 /**
- * Starts an exec through dockerode's hijacked stream; `signal` may end the start, but not the
- * stream once it is there (the run ends that itself, and a late abort must not destroy a
- * stream nobody listens to any more).
+ * Starts an exec through dockerode's hijacked stream, writing `stdin` (if any) and closing our
+ * side; `signal` may end the start, but not the stream once it is there (the run ends that
+ * itself, and a late abort must not destroy a stream nobody listens to any more).
  */
-async function startExecHijacked(exec: Docker.Exec, tty: boolean, signal: AbortSignal): Promise<Readable> {
+async function startExecHijacked(
+  exec: Docker.Exec,
+  tty: boolean,
+  stdin: Uint8Array | undefined,
+  signal: AbortSignal,
+): Promise<Readable> {
   const starting = new AbortController();
   const forward = () => starting.abort(signal.reason);
   signal.addEventListener('abort', forward, { once: true });
   try {
-    return (await exec.start({
+    const stream = (await exec.start({
       hijack: true,
-      stdin: false,
+      stdin: stdin !== undefined,
       Tty: tty,
       Detach: false,
       abortSignal: starting.signal,
-    })) as Readable;
+    })) as Duplex;
+    if (stdin) stream.end(stdin);
+    return stream;
   } finally {
     signal.removeEventListener('abort', forward);
   }
@@ -155,6 +169,8 @@ export class NativeChannel implements ScriptChannel {
   readonly #options: NativeChannelOptions;
   readonly #container: Docker.Container;
   #uploaded = false;
+  /** An uploaded script not in the container yet: the next run writes it from its stdin. */
+  #pendingScript: Uint8Array | undefined;
 
   constructor(options: NativeChannelOptions) {
     this.#options = options;
@@ -165,23 +181,34 @@ export class NativeChannel implements ScriptChannel {
     signal?.throwIfAborted();
     if (this.#uploaded) throw new StaleVmError();
     // Native stale-VM check (the Go worker had none): a script already in place means reuse.
+    // A GET, not a HEAD: only a body tells a missing file from a missing container.
     const exists = await this.#container
-      .infoArchive({ path: NATIVE_SCRIPT_PATH, ...abortOption(signal) })
+      .getArchive({ path: NATIVE_SCRIPT_PATH, ...abortOption(signal) })
       .then(
-        () => true,
+        (stream: NodeJS.ReadableStream) => {
+          (stream as Readable).destroy();
+          return true;
+        },
         (error: unknown) => {
           signal?.throwIfAborted();
-          if (isNotFound(error)) return false;
-          throw dockerApiError('script upload (stat)', error);
+          if (isNotFound(error) && !/^No such container/.test(engineMessage(error))) return false;
+          throw toDockerApiError('script upload (stat)', error);
         },
       );
     if (exists) throw new StaleVmError();
+    if (!this.#options.tty) {
+      // The run brings it (see wrapExecCommand): no archive upload, no process on the daemon.
+      this.#pendingScript = script;
+      this.#uploaded = true;
+      return;
+    }
+    // A TTY would echo and translate stdin: the script goes as an archive.
     const archive = createTar([{ path: NATIVE_SCRIPT_PATH.slice(1), content: script, mode: 0o755 }]);
     try {
       await this.#container.putArchive(archive, { path: '/', ...abortOption(signal) });
     } catch (error) {
       signal?.throwIfAborted();
-      throw dockerApiError('script upload', error);
+      throw toDockerApiError('script upload', error);
     }
     this.#uploaded = true;
   }
@@ -225,15 +252,20 @@ export class NativeChannel implements ScriptChannel {
     fifo: HostOutputFifo | undefined,
   ): Promise<RunResult> {
     const { tty, execCommand, env } = this.#options;
+    const script = this.#pendingScript;
     let exec: Docker.Exec;
     let stream: ExecOutputSource;
     try {
       // Every daemon call takes the run's signal: a daemon that stops answering cannot hold a
       // run past its hard timeout.
       exec = await this.#container.exec({
-        Cmd: wrapExecCommand(execCommand, { WORKERKIT_EXEC_ID: token, ...env }, fifo?.containerPath),
+        Cmd: wrapExecCommand(
+          execCommand,
+          { WORKERKIT_EXEC_ID: token, ...env },
+          { outputPath: fifo?.containerPath, scriptPath: script && NATIVE_SCRIPT_PATH },
+        ),
         User: NATIVE_EXEC_USER,
-        AttachStdin: false,
+        AttachStdin: script !== undefined,
         AttachStdout: true,
         AttachStderr: true,
         Tty: tty,
@@ -245,8 +277,9 @@ export class NativeChannel implements ScriptChannel {
       const { plainTarget } = this.#options;
       stream =
         plainTarget && !meter.sinkRetainsChunks
-          ? await startExecRaw(plainTarget, exec.id, { tty, signal })
-          : readableExecOutput(await startExecHijacked(exec, tty, signal));
+          ? await startExecRaw(plainTarget, exec.id, { tty, signal, stdin: script })
+          : readableExecOutput(await startExecHijacked(exec, tty, script, signal));
+      this.#pendingScript = undefined;
     } catch (error) {
       return this.#stepFailed('starting the script', error, token, signal, abortedResult, meter);
     }
@@ -353,7 +386,7 @@ export class NativeChannel implements ScriptChannel {
     } catch (error) {
       signal?.throwIfAborted();
       if (isNotFound(error)) throw new TraceNotFoundError({ path: TRACE_PATH, cause: error });
-      throw dockerApiError('trace download', error);
+      throw toDockerApiError('trace download', error);
     }
     const file = firstFileInTar(archive);
     if (!file) throw new TraceNotFoundError({ path: TRACE_PATH });

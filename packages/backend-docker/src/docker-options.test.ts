@@ -1,6 +1,6 @@
 import { InvalidConfigError, MissingEndpointConfigError, ProviderConfig } from '@workerkit/core';
 import { describe, expect, it } from 'vitest';
-import { dockerOptions, parseBytes, parseDockerSettings } from './docker-options.js';
+import { dockerOptions, parseBytes, parseDockerOptions } from './docker-options.js';
 
 const ENDPOINT = 'unix:///var/run/docker.sock';
 
@@ -8,7 +8,7 @@ function parse(
   values: Record<string, string>,
   readFile: (path: string) => Buffer = () => Buffer.from('pem'),
 ) {
-  return parseDockerSettings(ProviderConfig.fromMap({ ENDPOINT, ...values }), readFile, 8);
+  return parseDockerOptions(ProviderConfig.fromMap({ ENDPOINT, ...values }), readFile, 8);
 }
 
 function rejection(values: Record<string, string>): InvalidConfigError {
@@ -43,7 +43,7 @@ describe('docker options', () => {
     expect(settings.PRIVILEGED).toBe(false);
     expect(settings.TTY).toBe(false);
     expect(settings.SSH_DIAL_TIMEOUT).toBe(5000);
-    expect(settings.STOP_TIMEOUT).toBe(30_000);
+    expect(settings.STOP_TIMEOUT).toBe(0);
     expect(settings.IMAGE_SELECTOR_TYPE).toBe('tag');
     expect(settings.BINDS).toBeUndefined();
     expect(settings.SECURITY_OPT).toBeUndefined();
@@ -53,23 +53,23 @@ describe('docker options', () => {
   });
 
   it('needs ENDPOINT or HOST, HOST being the fallback', () => {
-    expect(() => parseDockerSettings(ProviderConfig.fromMap({}), () => Buffer.alloc(0))).toThrow(
+    expect(() => parseDockerOptions(ProviderConfig.fromMap({}), () => Buffer.alloc(0))).toThrow(
       MissingEndpointConfigError,
     );
     const error = (() => {
       try {
-        parseDockerSettings(ProviderConfig.fromMap({}), () => Buffer.alloc(0));
+        parseDockerOptions(ProviderConfig.fromMap({}), () => Buffer.alloc(0));
       } catch (e) {
         return e;
       }
     })();
     expect(MissingEndpointConfigError.isInstance(error)).toBe(true);
     expect(String(error)).toContain('ENDPOINT or HOST');
-    const viaHost = parseDockerSettings(ProviderConfig.fromMap({ HOST: 'tcp://127.0.0.1:2375' }), () =>
+    const viaHost = parseDockerOptions(ProviderConfig.fromMap({ HOST: 'tcp://127.0.0.1:2375' }), () =>
       Buffer.alloc(0),
     );
     expect(viaHost.ENDPOINT).toMatchObject({ kind: 'tcp', protocol: 'http', host: '127.0.0.1', port: 2375 });
-    const both = parseDockerSettings(
+    const both = parseDockerOptions(
       ProviderConfig.fromMap({ ENDPOINT: 'unix:///a.sock', HOST: 'tcp://127.0.0.1:2375' }),
       () => Buffer.alloc(0),
     );

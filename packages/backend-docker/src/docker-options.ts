@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import {
@@ -250,8 +251,9 @@ export const dockerOptions = defineOptions(DOCKER_ALIAS, {
     default: '0',
   }),
   STOP_TIMEOUT: option(t.duration(), {
-    description: 'grace period for a container to stop before it is killed and removed',
-    default: '30s',
+    description:
+      "grace period for the container's processes to end on SIGTERM once the job is done, before they are killed and the container removed (default 0s: killed and removed at once, whatever the image's PID 1 does with SIGTERM; the Go worker waited up to 30s)",
+    default: '0s',
   }),
   SSH_DIAL_TIMEOUT: option(positiveDuration(), {
     description: 'connection timeout for ssh connections',
@@ -297,7 +299,7 @@ export const dockerOptions = defineOptions(DOCKER_ALIAS, {
 type Parsed = ParsedOptions<typeof dockerOptions.specs>;
 
 /** The docker backend's settings after parsing and cross-checking. */
-export interface DockerSettings extends Omit<Parsed, 'ENDPOINT' | 'CPU_SET_SIZE' | 'CONTAINER_LABELS'> {
+export interface DockerOptions extends Omit<Parsed, 'ENDPOINT' | 'CPU_SET_SIZE' | 'CONTAINER_LABELS'> {
   ENDPOINT: DockerEndpoint;
   CPU_SET_SIZE: number;
   CONTAINER_LABELS: Record<string, string>;
@@ -317,16 +319,16 @@ function invalid(option: string, value: string | undefined, expected: string): I
  * Reads and checks every option, including the ones that depend on each other and on files
  * (CERT_PATH), before anything is created.
  */
-export function parseDockerSettings(
+export function parseDockerOptions(
   config: ProviderConfig,
-  readFile: (path: string) => Buffer,
+  readFile: (path: string) => Buffer = (path) => readFileSync(path),
   cpuCount = availableParallelism(),
-): DockerSettings {
+): DockerOptions {
   if (!config.get('ENDPOINT') && !config.get('HOST')) {
     throw new MissingEndpointConfigError({ provider: DOCKER_ALIAS, keys: ['ENDPOINT', 'HOST'] });
   }
   const parsed = dockerOptions.parse(config);
-  const settings: DockerSettings = {
+  const settings: DockerOptions = {
     ...parsed,
     ENDPOINT: parsed.ENDPOINT!,
     CPU_SET_SIZE: parsed.CPU_SET_SIZE ?? cpuCount,
@@ -358,7 +360,7 @@ export function parseDockerSettings(
         });
       }
     }
-    settings.tls = files as DockerSettings['tls'];
+    settings.tls = files as DockerOptions['tls'];
     if (settings.ENDPOINT.kind !== 'tcp') {
       throw invalid(
         'CERT_PATH',

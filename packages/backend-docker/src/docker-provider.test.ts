@@ -571,7 +571,9 @@ describe('docker provider: failure paths leave nothing behind and return CPU set
   it('an image that already holds build.sh is a stale VM (native stale check)', async () => {
     const provider = nativeProvider(SCOPE);
     const first = (await provider.start(jobAttributes(SCOPE))) as DockerInstance;
+    // The script lands in the container with its run.
     await first.uploadScript('echo old\n');
+    expect(await first.runScript(new CollectingSink())).toMatchObject({ completed: true, exitCode: 0 });
     const committed = await docker
       .getContainer(first.containerId)
       .commit({ repo: 'workerkit-test/stale', tag: 'latest' });

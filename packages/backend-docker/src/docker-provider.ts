@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import type { Agent as HttpAgent } from 'node:http';
 import {
   type Instance,
   type Logger,
@@ -10,16 +8,18 @@ import {
   ProviderApiError,
   type ProviderConfig,
   type ProviderContext,
+  providerContext,
   type SignalOptions,
   type StartAttributes,
   type StartOptions,
+  toProviderConfig,
 } from '@workerkit/core';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { createContainerFollowed, type FollowedCreateContext } from './container-create.js';
 import { lastOutput, startContainer } from './container-start.js';
 import { CpuSetAllocator } from './cpu-set-allocator.js';
-import { abortOption } from './docker-abort-option.js';
 import { containerNameFor, containerSpec, type SshEndpoint } from './docker-container-spec.js';
-import { dockerApiError, engineMessage, statusOf } from './docker-errors.js';
+import { engineMessage, statusOf, toDockerApiError } from './docker-errors.js';
 import { DockerImageSelection } from './docker-image-selection.js';
 import { DockerInstance, type Releasable, removeContainer } from './docker-instance.js';
 import {
@@ -28,102 +28,117 @@ import {
   listDockerResources,
 } from './docker-managed-resources.js';
 import { NativeChannel, type ScriptChannel } from './docker-native-channel.js';
-import { DOCKER_ALIAS, type DockerSettings, parseDockerSettings } from './docker-options.js';
-import { prepareSshAccess } from './docker-ssh-channel.js';
+import { DOCKER_ALIAS, type DockerOptions, parseDockerOptions } from './docker-options.js';
 import { plainEngineTarget } from './exec-attach.js';
+import { FOLLOW_SETTLE_MS, LateCleanups } from './followed-call.js';
 import { HostOutputDirs } from './host-output.js';
 import { withJobContainerName } from './job-container-name.js';
 import { PortPool } from './port-pool.js';
 import { WarmContainers } from './warm-containers.js';
 
-/** docker-modem takes an http(s) Agent; @types/dockerode does not list it. */
-type DockerOptionsWithAgent = Docker.DockerOptions & { agent: HttpAgent };
+/** What needs dockerode, made once it is loaded (setup() or the first call that talks to the daemon). */
+interface EngineClient {
+  docker: Docker;
+  agent: HttpAgent;
+  images: DockerImageSelection;
+  warm: WarmContainers | undefined;
+}
 
-/** Creates the dockerode client for the configured endpoint; environment variables are ignored. */
-export function createDockerClient(settings: DockerSettings): { docker: Docker; agent: HttpAgent } {
-  const endpoint = settings.ENDPOINT;
-  const version = `v${settings.API_VERSION}`;
-  // dockerode merges DOCKER_HOST/DOCKER_CERT_PATH from the environment under explicit options:
-  // every connection field is set explicitly so only the provider's configuration counts.
-  const cleared = {
-    host: undefined,
-    port: undefined,
-    socketPath: undefined,
-    ca: undefined,
-    cert: undefined,
-    key: undefined,
-  };
-  if (endpoint.kind === 'unix') {
-    const agent = new HttpAgent({ keepAlive: true });
-    return {
-      docker: new Docker({
-        ...cleared,
-        socketPath: endpoint.socketPath,
-        version,
-        agent,
-      } as DockerOptionsWithAgent),
-      agent,
-    };
-  }
-  const tls = settings.tls;
-  const agent =
-    endpoint.protocol === 'https' || tls
-      ? new HttpsAgent({ keepAlive: true, rejectUnauthorized: settings.TLS_VERIFY ?? false, ...(tls ?? {}) })
-      : new HttpAgent({ keepAlive: true });
-  const docker = new Docker({
-    ...cleared,
-    host: endpoint.host,
-    port: endpoint.port,
-    protocol: endpoint.protocol === 'https' || tls ? 'https' : 'http',
-    ...(tls ?? {}),
-    version,
-    agent,
-  } as DockerOptionsWithAgent);
-  return { docker, agent };
+let clientModule: Promise<typeof import('./docker-client.js')> | undefined;
+
+/** Loads dockerode (once per process): importing this package must not. */
+function loadDockerClient(): Promise<typeof import('./docker-client.js')> {
+  clientModule ??= import('./docker-client.js').catch((error: unknown) => {
+    clientModule = undefined;
+    throw new ProviderApiError({
+      provider: DOCKER_ALIAS,
+      operation: 'setup',
+      message: `loading the Docker SDK failed (the "dockerode" package, a dependency of @workerkit/backend-docker: reinstall it): ${error instanceof Error ? error.message : String(error)}`,
+      retryable: false,
+      code: 'sdk-missing',
+      cause: error,
+    });
+  });
+  return clientModule;
+}
+
+/**
+ * A docker provider without touching the global registry. `config` holds the Go option names
+ * (`ENDPOINT`, `NATIVE`, …) as a ProviderConfig or a plain map.
+ */
+export function createDockerProvider(
+  config: ProviderConfig | Readonly<Record<string, string | undefined>>,
+  context: Partial<ProviderContext> = {},
+): DockerProvider {
+  return new DockerProvider(toProviderConfig(config), providerContext(context));
 }
 
 /** The Docker backend: one container per job, run natively (exec) or over ssh. */
 export class DockerProvider implements Provider {
   readonly alias = DOCKER_ALIAS;
   readonly supportsProgress = true;
-  readonly settings: DockerSettings;
-  readonly docker: Docker;
-  readonly #agent: HttpAgent;
+  readonly options: DockerOptions;
+  readonly #config: ProviderConfig;
   readonly #ownerId: string;
   readonly #logger: Logger;
-  readonly #images: DockerImageSelection;
   readonly #cpuSets: CpuSetAllocator | undefined;
   readonly #sshPorts: PortPool | undefined;
-  readonly #warm: WarmContainers | undefined;
   readonly #hostOutput: HostOutputDirs | undefined;
+  readonly #lateCleanups = new LateCleanups();
+  #client: Promise<EngineClient> | undefined;
+  #loaded: EngineClient | undefined;
 
+  /** Checks every option (nothing is loaded or contacted yet). */
   constructor(config: ProviderConfig, context: ProviderContext) {
-    this.settings = parseDockerSettings(config, (path) => readFileSync(path));
+    this.options = parseDockerOptions(config);
+    this.#config = config;
     this.#ownerId = context.ownerId;
     this.#logger = context.logger;
-    const client = createDockerClient(this.settings);
-    this.docker = client.docker;
-    this.#agent = client.agent;
-    this.#images = new DockerImageSelection(this.docker, this.settings, config);
-    this.#cpuSets = this.settings.CPUS > 0 ? new CpuSetAllocator(this.settings.CPU_SET_SIZE) : undefined;
-    if (!this.settings.NATIVE && this.settings.SSH_ADDRESS) {
-      this.#sshPorts = new PortPool(this.settings.SSH_PORT.first, this.settings.SSH_PORT.last);
+    this.#cpuSets = this.options.CPUS > 0 ? new CpuSetAllocator(this.options.CPU_SET_SIZE) : undefined;
+    if (!this.options.NATIVE && this.options.SSH_ADDRESS) {
+      this.#sshPorts = new PortPool(this.options.SSH_PORT.first, this.options.SSH_PORT.last);
     }
-    if (this.settings.HOST_OUTPUT_DIR) this.#hostOutput = new HostOutputDirs(this.settings.HOST_OUTPUT_DIR);
-    if (this.settings.WARM_CONTAINERS > 0) {
-      this.#warm = new WarmContainers({
-        docker: this.docker,
-        settings: this.settings,
-        ownerId: this.#ownerId,
-        logger: this.#logger,
-        hostOutput: this.#hostOutput,
-      });
-    }
+    if (this.options.HOST_OUTPUT_DIR) this.#hostOutput = new HostOutputDirs(this.options.HOST_OUTPUT_DIR);
+  }
+
+  /** The dockerode client, once setup() or a call that talks to the daemon loaded it. */
+  get docker(): Docker {
+    if (!this.#loaded)
+      throw new Error('docker: the client is made by setup() (or the first start); call it first');
+    return this.#loaded.docker;
+  }
+
+  /** Loads dockerode and makes the client and what uses it, once. */
+  #engine(): Promise<EngineClient> {
+    this.#client ??= loadDockerClient().then(({ createDockerClient }) => {
+      const { docker, agent } = createDockerClient(this.options);
+      this.#loaded = {
+        docker,
+        agent,
+        images: new DockerImageSelection(docker, this.options, this.#config),
+        warm:
+          this.options.WARM_CONTAINERS > 0
+            ? new WarmContainers({
+                docker,
+                settings: this.options,
+                ownerId: this.#ownerId,
+                logger: this.#logger,
+                hostOutput: this.#hostOutput,
+              })
+            : undefined,
+      };
+      return this.#loaded;
+    });
+    // A failed load (a missing package) is tried again by the next call.
+    this.#client.catch(() => {
+      this.#client = undefined;
+    });
+    return this.#client;
   }
 
   /** Warm containers ready for a job (0 when WARM_CONTAINERS is off). */
   get warmCount(): number {
-    return this.#warm?.readyCount ?? 0;
+    return this.#loaded?.warm?.readyCount ?? 0;
   }
 
   /**
@@ -132,15 +147,16 @@ export class DockerProvider implements Provider {
    * pool it does nothing.
    */
   async prewarm(attributes: StartAttributes, options: SignalOptions = {}): Promise<void> {
-    if (!this.#warm) return;
-    const image = await this.#images.select(attributes, options.signal);
-    this.#warm.topUp(image.id);
+    if (this.options.WARM_CONTAINERS === 0) return;
+    const { images, warm } = await this.#engine();
+    const image = await images.select(attributes, options.signal);
+    warm!.topUp(image.id);
     await this.whenWarmPoolIdle();
   }
 
   /** Resolves once no warm container is being started (refills run after each job's stop). */
   whenWarmPoolIdle(): Promise<void> {
-    return this.#warm?.idle() ?? Promise.resolve();
+    return this.#loaded?.warm?.idle() ?? Promise.resolve();
   }
 
   /** CPUs free for new containers (undefined when CPU sets are off). */
@@ -170,31 +186,32 @@ export class DockerProvider implements Provider {
   }
 
   async #checkDaemon(options: SignalOptions): Promise<void> {
+    const { docker } = await this.#engine();
     let version: Docker.DockerVersion;
     try {
-      version = await this.docker.version();
+      version = await docker.version();
     } catch (error) {
       options.signal?.throwIfAborted();
       if (statusOf(error) === 400) {
         throw new ProviderApiError({
           provider: DOCKER_ALIAS,
           operation: 'setup',
-          message: `API_VERSION is ${this.settings.API_VERSION}, which the daemon at ${this.settings.ENDPOINT.address} refuses: ${engineMessage(error)}`,
+          message: `API_VERSION is ${this.options.API_VERSION}, which the daemon at ${this.options.ENDPOINT.address} refuses: ${engineMessage(error)}`,
           retryable: false,
           code: 'api-version',
           cause: error,
         });
       }
-      throw dockerApiError(`connecting to ${this.settings.ENDPOINT.address}`, error);
+      throw toDockerApiError(`connecting to ${this.options.ENDPOINT.address}`, error);
     }
-    const wanted = minor(this.settings.API_VERSION);
+    const wanted = minor(this.options.API_VERSION);
     const highest = minor(version.ApiVersion);
     const lowest = minor((version as { MinAPIVersion?: string }).MinAPIVersion ?? '1.12');
     if (wanted > highest || wanted < lowest) {
       throw new ProviderApiError({
         provider: DOCKER_ALIAS,
         operation: 'setup',
-        message: `the daemon at ${this.settings.ENDPOINT.address} speaks API ${lowest === 12 ? '' : `1.${lowest}-`}1.${highest}, API_VERSION is ${this.settings.API_VERSION}`,
+        message: `the daemon at ${this.options.ENDPOINT.address} speaks API ${lowest === 12 ? '' : `1.${lowest}-`}1.${highest}, API_VERSION is ${this.options.API_VERSION}`,
         retryable: false,
         code: 'api-version',
       });
@@ -206,25 +223,27 @@ export class DockerProvider implements Provider {
     const progress = options.progress;
     signal?.throwIfAborted();
     const began = Date.now();
-    const image = await this.#images.select(attributes, signal);
+    const { images, warm } = await this.#engine();
+    const image = await images.select(attributes, signal);
     signal?.throwIfAborted();
     report(progress, { message: `using image ${image.name}`, state: 'success' });
     const holds: Releasable[] = [];
     let sshEndpoint: SshEndpoint | undefined;
     let containerId: string | undefined;
     let channel: ScriptChannel | undefined;
-    let createUnanswered = false;
     const name = containerNameFor(attributes);
     try {
-      const cpuSet = this.#cpuSets?.acquire(this.settings.CPUS);
+      const cpuSet = this.#cpuSets?.acquire(this.options.CPUS);
       if (cpuSet) holds.push(cpuSet);
       if (this.#sshPorts) {
-        const port = await this.#sshPorts.acquireBindable(this.settings.SSH_ADDRESS!);
+        const port = await this.#sshPorts.acquireBindable(this.options.SSH_ADDRESS!);
         holds.push(port);
-        sshEndpoint = { address: this.settings.SSH_ADDRESS!, port: port.port };
+        sshEndpoint = { address: this.options.SSH_ADDRESS!, port: port.port };
       }
-      const ssh = this.settings.NATIVE ? undefined : await prepareSshAccess(name);
-      const warm = this.#warm;
+      // ssh mode's modules (and ssh2) load only when it is used.
+      const ssh = this.options.NATIVE
+        ? undefined
+        : await (await import('./docker-ssh-channel.js')).prepareSshAccess(name);
       if (warm) holds.push({ release: () => warm.topUp(image.id) });
       const claimed = warm ? await warm.claim(image.id, name, attributes, cpuSet, signal) : undefined;
       let outputDir = claimed?.outputDir;
@@ -238,7 +257,7 @@ export class DockerProvider implements Provider {
         if (outputDir) holds.push(this.#outputDirHold(outputDir));
         const spec = containerSpec(
           {
-            settings: this.settings,
+            settings: this.options,
             attributes,
             imageId: image.id,
             ownerId: this.#ownerId,
@@ -249,37 +268,32 @@ export class DockerProvider implements Provider {
           name,
         );
         report(progress, { message: `creating container ${name}` });
-        createUnanswered = true;
-        try {
-          containerId = await withJobContainerName(
-            { docker: this.docker, logger: this.#logger, progress },
-            name,
-            attributes,
-            'container create',
-            async () => (await this.docker.createContainer({ ...spec, ...abortOption(signal) })).id,
-          );
-        } catch (error) {
-          // The daemon answered with an error: it created nothing (and the name may be someone else's).
-          if (statusOf((error as { cause?: unknown }).cause) !== undefined) createUnanswered = false;
-          throw error;
-        }
-        createUnanswered = false;
+        // An abort waits for the create's answer (see createContainerFollowed): the container
+        // then has an ID, and the cleanup below removes it.
+        containerId = await withJobContainerName(
+          { docker: this.docker, logger: this.#logger, progress },
+          name,
+          attributes,
+          'container create',
+          () => createContainerFollowed(this.#followedCreate, spec, signal),
+        );
+        report(progress, { message: `created container ${containerId.slice(0, 7)}` });
         signal?.throwIfAborted();
         if (ssh) await ssh.install(this.docker.getContainer(containerId), signal);
-        state = await startContainer(this.docker, containerId, this.settings.INSPECT_INTERVAL, signal);
+        state = await startContainer(this.docker, containerId, this.options.INSPECT_INTERVAL, signal);
         report(progress, { message: `container ${containerId.slice(0, 7)} running`, state: 'success' });
       }
       const container = this.docker.getContainer(containerId);
       channel = ssh
         ? await this.#connectSsh(container, signal, (connectSignal) =>
             ssh.connect({
-              host: this.settings.SSH_ADDRESS || containerAddress(state!),
-              port: sshEndpoint?.port ?? this.settings.SSH_PORT.first,
-              dialTimeoutMs: this.settings.SSH_DIAL_TIMEOUT,
-              readyTimeoutMs: this.settings.SSH_READY_TIMEOUT,
-              execCommand: this.settings.EXEC_CMD,
-              env: this.settings.proxyEnv,
-              pty: this.settings.TTY,
+              host: this.options.SSH_ADDRESS || containerAddress(state!),
+              port: sshEndpoint?.port ?? this.options.SSH_PORT.first,
+              dialTimeoutMs: this.options.SSH_DIAL_TIMEOUT,
+              readyTimeoutMs: this.options.SSH_READY_TIMEOUT,
+              execCommand: this.options.EXEC_CMD,
+              env: this.options.proxyEnv,
+              pty: this.options.TTY,
               logger: this.#logger,
               ...(progress ? { progress } : {}),
               signal: connectSignal,
@@ -288,12 +302,12 @@ export class DockerProvider implements Provider {
         : new NativeChannel({
             docker: this.docker,
             containerId,
-            execCommand: this.settings.EXEC_CMD,
-            tty: this.settings.TTY,
-            env: this.settings.proxyEnv,
-            inspectIntervalMs: this.settings.INSPECT_INTERVAL,
+            execCommand: this.options.EXEC_CMD,
+            tty: this.options.TTY,
+            env: this.options.proxyEnv,
+            inspectIntervalMs: this.options.INSPECT_INTERVAL,
             logger: this.#logger,
-            plainTarget: plainEngineTarget(this.settings),
+            plainTarget: plainEngineTarget(this.options),
             hostOutput: outputDir ? { dirs: this.#hostOutput!, dir: outputDir } : undefined,
           });
       signal?.throwIfAborted();
@@ -305,21 +319,16 @@ export class DockerProvider implements Provider {
         startupDuration: Date.now() - began,
         channel,
         holds,
-        stopTimeoutMs: this.settings.STOP_TIMEOUT,
+        stopTimeoutMs: this.options.STOP_TIMEOUT,
         hardTimeoutMs: attributes.hardTimeoutMs,
         logger: this.#logger,
       });
     } catch (error) {
       await channel?.close().catch(() => {});
-      // Whatever exists is removed before the start rejects: by ID, or by name when the create
-      // request got no answer (the daemon may have created it anyway).
-      const target = containerId ?? (createUnanswered ? name : undefined);
+      // Whatever exists is removed before the start rejects.
+      const target = containerId;
       if (target) {
-        await removeContainer(this.docker, target, {
-          stopTimeoutMs: 0,
-          logger: this.#logger,
-          graceful: false,
-        }).catch((removeError: unknown) =>
+        await removeContainer(this.docker, target, { logger: this.#logger }).catch((removeError: unknown) =>
           this.#logger.error('docker: removing a container after a failed start failed', {
             container: target,
             error: engineMessage(removeError),
@@ -334,6 +343,10 @@ export class DockerProvider implements Provider {
       if (signal?.aborted) throw signal.reason;
       throw error;
     }
+  }
+
+  get #followedCreate(): FollowedCreateContext {
+    return { docker: this.docker, logger: this.#logger, late: this.#lateCleanups };
   }
 
   /** Removes a HOST_OUTPUT_DIR directory once its container is gone. */
@@ -383,19 +396,19 @@ export class DockerProvider implements Provider {
    * worker pool), running or not, and HOST_OUTPUT_DIR directories left without a container:
    * what `reap`/`workerkit gc` and leak checks look at.
    */
-  listManagedResources(options: SignalOptions = {}): Promise<ManagedResource[]> {
-    return listDockerResources(this.#resourceScope, options.signal);
+  async listManagedResources(options: SignalOptions = {}): Promise<ManagedResource[]> {
+    return listDockerResources(await this.#resourceScope(), options.signal);
   }
 
   /** Removes a container (and its HOST_OUTPUT_DIR directory), or a left-over directory. */
-  deleteManagedResource(resource: ManagedResource, options: SignalOptions = {}): Promise<void> {
-    return deleteDockerResource(this.#resourceScope, resource, options.signal);
+  async deleteManagedResource(resource: ManagedResource, options: SignalOptions = {}): Promise<void> {
+    return deleteDockerResource(await this.#resourceScope(), resource, options.signal);
   }
 
-  get #resourceScope(): DockerResourceScope {
+  async #resourceScope(): Promise<DockerResourceScope> {
     return {
-      docker: this.docker,
-      containerLabels: this.settings.CONTAINER_LABELS,
+      docker: (await this.#engine()).docker,
+      containerLabels: this.options.CONTAINER_LABELS,
       hostOutput: this.#hostOutput,
       logger: this.#logger,
     };
@@ -403,8 +416,12 @@ export class DockerProvider implements Provider {
 
   /** Removes the warm containers (WARM_CONTAINERS) and closes the daemon connections. */
   async close(): Promise<void> {
-    await this.#warm?.close();
-    this.#agent.destroy();
+    const client = await this.#client?.catch(() => undefined);
+    if (!client) return;
+    const { warm, agent } = client;
+    await warm?.close();
+    await this.#lateCleanups.settle(FOLLOW_SETTLE_MS);
+    agent.destroy();
   }
 
   /** `await using provider = …` closes it. */

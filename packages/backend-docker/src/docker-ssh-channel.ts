@@ -2,7 +2,7 @@ import type { Logger, OutputSink, Progresser, RunResult } from '@workerkit/core'
 import { connect, generateKeyPair, type SshConnection } from '@workerkit/ssh';
 import type Docker from 'dockerode';
 import { abortOption } from './docker-abort-option.js';
-import { dockerApiError } from './docker-errors.js';
+import { toDockerApiError } from './docker-errors.js';
 import type { ScriptChannel } from './docker-native-channel.js';
 import { TRACE_PATH } from './docker-native-channel.js';
 import { createTar } from './docker-tar.js';
@@ -65,7 +65,7 @@ export async function prepareSshAccess(containerName: string): Promise<SshAccess
         await container.putArchive(archive, { path: '/', ...abortOption(signal) });
       } catch (error) {
         signal?.throwIfAborted();
-        throw dockerApiError('ssh key install', error);
+        throw toDockerApiError('ssh key install', error);
       }
     },
     async connect(settings) {

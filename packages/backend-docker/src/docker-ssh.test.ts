@@ -30,7 +30,6 @@ function sshConfig(scope: string, extra: Record<string, string> = {}): Record<st
     SSH_PORT: SSH_PORTS,
     SSH_READY_TIMEOUT: '20s',
     CPUS: '0',
-    STOP_TIMEOUT: '10s',
     CONTAINER_LABELS: `workerkit-test:${scope}`,
     ...extra,
   };

@@ -1,5 +1,5 @@
 import { connect, type NetConnectOpts } from 'node:net';
-import type { DockerSettings } from './docker-options.js';
+import type { DockerOptions } from './docker-options.js';
 import type { ExecOutputSource } from './exec-output.js';
 
 /** How to reach the Engine without TLS: a unix socket or plain TCP. */
@@ -12,7 +12,7 @@ export interface PlainEngineTarget {
 }
 
 /** The Engine as a plain connection, or undefined for TLS (which then goes through dockerode). */
-export function plainEngineTarget(settings: DockerSettings): PlainEngineTarget | undefined {
+export function plainEngineTarget(settings: DockerOptions): PlainEngineTarget | undefined {
   const endpoint = settings.ENDPOINT;
   const apiVersion = settings.API_VERSION;
   if (endpoint.kind === 'unix') return { connect: { path: endpoint.socketPath }, host: 'docker', apiVersion };
@@ -66,7 +66,7 @@ interface ErrorAnswer {
 export function startExecRaw(
   target: PlainEngineTarget,
   execId: string,
-  { tty, signal }: { tty: boolean; signal?: AbortSignal },
+  { tty, signal, stdin }: { tty: boolean; signal?: AbortSignal; stdin?: Uint8Array | undefined },
 ): Promise<ExecOutputSource> {
   return new Promise((resolveGiven, rejectGiven) => {
     // Until the Engine answers, an abort gives up on it (a daemon that stopped answering).
@@ -126,6 +126,9 @@ export function startExecRaw(
       const rest = head.subarray(end + 4);
       if (status === 101 || status === 200) {
         state = 'stream';
+        // Stdin only now: the Engine drops what came before it took the connection over. Ending
+        // our side closes the process's stdin; the output keeps coming.
+        if (stdin) socket.end(stdin);
         if (rest.length > 0) early.push(rest);
         resolveStart(source);
         return false;

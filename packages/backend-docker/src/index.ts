@@ -1,10 +1,4 @@
-import {
-  type ProviderConfig,
-  type ProviderContext,
-  providerContext,
-  registerBackend,
-  toProviderConfig,
-} from '@workerkit/core';
+import { registerBackend } from '@workerkit/core';
 import { dockerOptions } from './docker-options.js';
 import { DockerProvider } from './docker-provider.js';
 
@@ -16,20 +10,9 @@ export type { DockerImageChoice } from './docker-image-selection.js';
 export { DockerImageSelection, tagCandidates } from './docker-image-selection.js';
 export { DockerInstance } from './docker-instance.js';
 export { NATIVE_SCRIPT_PATH, TRACE_PATH } from './docker-native-channel.js';
-export type { DockerEndpoint, DockerSettings, PortRange } from './docker-options.js';
-export { DOCKER_ALIAS, dockerOptions, parseBytes, parseDockerSettings } from './docker-options.js';
-export { createDockerClient, DockerProvider } from './docker-provider.js';
-
-/**
- * A docker provider without touching the global registry. `config` holds the Go option names
- * (`ENDPOINT`, `NATIVE`, …) as a ProviderConfig or a plain map.
- */
-export function createDockerProvider(
-  config: ProviderConfig | Readonly<Record<string, string | undefined>>,
-  context: Partial<ProviderContext> = {},
-): DockerProvider {
-  return new DockerProvider(toProviderConfig(config), providerContext(context));
-}
+export type { DockerEndpoint, DockerOptions, PortRange } from './docker-options.js';
+export { DOCKER_ALIAS, dockerOptions, parseBytes, parseDockerOptions } from './docker-options.js';
+export { createDockerProvider, DockerProvider } from './docker-provider.js';
 
 registerBackend({
   alias: 'docker',

@@ -1,6 +1,6 @@
 import { LIFECYCLE_LABELS, type Logger, type Progresser, type StartAttributes } from '@workerkit/core';
 import type Docker from 'dockerode';
-import { dockerApiError, isNotFound, statusOf } from './docker-errors.js';
+import { isNotFound, statusOf, toDockerApiError } from './docker-errors.js';
 import { removeContainer } from './docker-instance.js';
 
 export interface JobNameContext {
@@ -34,7 +34,7 @@ export async function withJobContainerName<T>(
         }
         continue;
       }
-      throw dockerApiError(operation, error);
+      throw toDockerApiError(operation, error);
     }
   }
 }
@@ -54,6 +54,6 @@ async function removeLeftover(
   const ours = labels[LIFECYCLE_LABELS.managed] === 'true';
   const goWorkers = attributes.jobId !== undefined && labels['travis.job_id'] === attributes.jobId;
   if (!ours && !goWorkers) return false;
-  await removeContainer(docker, name, { stopTimeoutMs: 0, logger, graceful: false });
+  await removeContainer(docker, name, { logger });
   return true;
 }

@@ -4,9 +4,9 @@ import type Docker from 'dockerode';
 import { startContainer } from './container-start.js';
 import { abortOption } from './docker-abort-option.js';
 import { containerSpec } from './docker-container-spec.js';
-import { dockerApiError, engineMessage } from './docker-errors.js';
+import { engineMessage, toDockerApiError } from './docker-errors.js';
 import { removeContainer } from './docker-instance.js';
-import type { DockerSettings } from './docker-options.js';
+import type { DockerOptions } from './docker-options.js';
 import type { HostOutputDirs } from './host-output.js';
 import { withJobContainerName } from './job-container-name.js';
 import { type WarmContainer, WarmPool } from './warm-pool.js';
@@ -19,7 +19,7 @@ const WARM_CONTAINER_LIFETIME_MS = 24 * 60 * 60_000;
 
 export interface WarmContainersOptions {
   docker: Docker;
-  settings: DockerSettings;
+  settings: DockerOptions;
   ownerId: string;
   logger: Logger;
   hostOutput: HostOutputDirs | undefined;
@@ -102,7 +102,7 @@ export class WarmContainers {
   /** Removes a warm container (no grace period: it never ran a job), then its output directory. */
   async remove(warm: WarmContainer): Promise<void> {
     const { docker, logger, hostOutput } = this.#options;
-    await removeContainer(docker, warm.id, { stopTimeoutMs: 0, logger, graceful: false });
+    await removeContainer(docker, warm.id, { logger });
     if (warm.outputDir) hostOutput?.remove(warm.outputDir);
   }
 
@@ -130,7 +130,7 @@ export class WarmContainers {
       return warm;
     } catch (error) {
       await this.remove(warm).catch(() => {});
-      throw dockerApiError('warm container start', error);
+      throw toDockerApiError('warm container start', error);
     }
   }
 }

@@ -6,6 +6,8 @@ import './global-setup.js';
 
 export const BUSYBOX_IMAGE = 'workerkit-test/busybox:latest';
 export const SSHD_IMAGE = 'workerkit-test/sshd:latest';
+/** busybox whose PID 1 ignores SIGTERM (a shell loop with `trap '' TERM`), as many CI images'. */
+export const TERM_IGNORING_IMAGE = 'workerkit-test/ignores-term:latest';
 
 export function dockerSocket(): string {
   return inject('dockerSocket');
@@ -26,7 +28,6 @@ export function nativeConfig(scope: string, extra: Record<string, string> = {}):
     EXEC_CMD: 'sh /home/travis/build.sh',
     NETWORK_MODE: 'none',
     CPUS: '0',
-    STOP_TIMEOUT: '10s',
     INSPECT_INTERVAL: '100ms',
     CONTAINER_LABELS: `workerkit-test:${scope}`,
     ...extra,

@@ -1,4 +1,4 @@
-import { buildBusyboxImage, buildSshdImage, ensureDockerd } from '@workerkit/testkit';
+import { buildBusyboxImage, buildSshdImage, buildTermIgnoringImage, ensureDockerd } from '@workerkit/testkit';
 import type { TestProject } from 'vitest/node';
 
 /**
@@ -9,6 +9,7 @@ export default async function setup(project: TestProject) {
   const daemon = await ensureDockerd();
   await buildBusyboxImage(daemon, 'workerkit-test/busybox:latest');
   await buildSshdImage(daemon, 'workerkit-test/sshd:latest');
+  await buildTermIgnoringImage(daemon, 'workerkit-test/ignores-term:latest');
   project.provide('dockerSocket', daemon.socketPath);
   return async () => {
     await daemon.stop();

@@ -32,6 +32,15 @@ trap 'exit 0' TERM INT
 while :; do sleep 3600 & wait $!; done
 `;
 
+/**
+ * An init like many CI images' (a shell loop, `sleep infinity`, `tail -f /dev/null`): it
+ * ignores SIGTERM, so only SIGKILL ends it and `docker stop` waits out its whole grace period.
+ */
+const TERM_IGNORING_INIT_SCRIPT = `#!/bin/sh
+trap '' TERM
+while :; do sleep 3600; done
+`;
+
 const SSHD_CONFIG = `Port 22
 HostKey /etc/ssh/ssh_host_ed25519_key
 PidFile none
@@ -116,8 +125,8 @@ function findStaticBusybox(): string {
   throw new Error('a static busybox is needed for the test image (Debian: apt-get install busybox-static)');
 }
 
-/** A busybox rootfs with a `travis` user, `/home/travis`, `/tmp` and a TERM-aware `/sbin/init`. */
-function busyboxRootfs(dir: string, extraPasswd = '', extraGroup = ''): void {
+/** A busybox rootfs with a `travis` user, `/home/travis`, `/tmp` and `init` as `/sbin/init`. */
+function busyboxRootfs(dir: string, extraPasswd = '', extraGroup = '', init = INIT_SCRIPT): void {
   const busybox = findStaticBusybox();
   for (const sub of [
     'bin',
@@ -143,7 +152,7 @@ function busyboxRootfs(dir: string, extraPasswd = '', extraGroup = ''): void {
     mkdirSync(dirname(path), { recursive: true });
     if (!existsSync(path)) symlinkSync('/bin/busybox', path);
   }
-  writeFileSync(join(dir, 'sbin/init'), INIT_SCRIPT, { mode: 0o755 });
+  writeFileSync(join(dir, 'sbin/init'), init, { mode: 0o755 });
   writeFileSync(
     join(dir, 'etc/passwd'),
     `root:x:0:0:root:/root:/bin/sh\ntravis:x:${TRAVIS_UID}:${TRAVIS_UID}:travis:/home/travis:/bin/sh\n${extraPasswd}`,
@@ -183,6 +192,14 @@ async function buildImage(
  */
 export function buildBusyboxImage(target: DockerTarget, name = 'workerkit-test/busybox:latest') {
   return buildImage(target, name, (rootfs) => busyboxRootfs(rootfs));
+}
+
+/**
+ * Builds (once) the busybox image with a `/sbin/init` that ignores SIGTERM (`trap '' TERM` in a
+ * shell loop), as many CI images' PID 1 does: for tests that a job's end does not wait on it.
+ */
+export function buildTermIgnoringImage(target: DockerTarget, name = 'workerkit-test/ignores-term:latest') {
+  return buildImage(target, name, (rootfs) => busyboxRootfs(rootfs, '', '', TERM_IGNORING_INIT_SCRIPT));
 }
 
 function librariesOf(binary: string): string[] {

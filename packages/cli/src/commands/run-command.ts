@@ -6,6 +6,7 @@ import {
   formatDuration,
   type Instance,
   InvalidConfigError,
+  instrumentProvider,
   JobAbortError,
   MissingEndpointConfigError,
   newBackendProvider,
@@ -99,9 +100,13 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     for (const module of values.load ?? []) await importModule(module, io.cwd);
     await loadBackend(alias, io.cwd);
-    provider = newBackendProvider(alias, providerConfigFrom(alias, values.config, io.env), {
-      ...(values['owner-id'] ? { ownerId: values['owner-id'] } : {}),
-    });
+    // Phase timings, API calls and results go through the OpenTelemetry API: no-ops unless an
+    // SDK was registered (e.g. `node --import <your-otel-setup> workerkit run …`).
+    provider = instrumentProvider(
+      newBackendProvider(alias, providerConfigFrom(alias, values.config, io.env), {
+        ...(values['owner-id'] ? { ownerId: values['owner-id'] } : {}),
+      }),
+    );
   } catch (error) {
     if (isConfigError(error)) {
       io.stderr.write(`workerkit: ${(error as Error).message}\n`);

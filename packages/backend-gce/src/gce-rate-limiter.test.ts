@@ -17,7 +17,12 @@ describe('GceRateLimiter', () => {
     expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
     // 9 calls at 3 per 200 ms: the last three wait for two full windows.
     expect(times[8]!).toBeGreaterThanOrEqual(390);
-    for (let i = 3; i < 9; i++) expect(times[i]! - times[i - 3]!).toBeGreaterThanOrEqual(195);
+    // Each time is taken when its caller resumes, which a loaded machine can delay after the
+    // grant (CI saw 8 ms): a late first side shortens a gap by that much. No limit at all, or a
+    // window half as long, still fails.
+    const schedulingSlackMs = 30;
+    for (let i = 3; i < 9; i++)
+      expect(times[i]! - times[i - 3]!).toBeGreaterThanOrEqual(200 - schedulingSlackMs);
   });
 
   it('holds every caller back while paused (throttling seen)', async () => {

@@ -17,7 +17,7 @@ export function workerkitVitestConfig(options: { testTimeout?: number; setupFile
       maxWorkers: 2,
       testTimeout: options.testTimeout ?? 30_000,
       hookTimeout: 120_000,
-      // No retries: a test that fails only sometimes is a bug to fix (.ci/run refuses any retry).
+      // Never retried, as a test that fails only sometimes is a bug to fix (.ci/run refuses any retry).
       retry: 0,
     },
   });

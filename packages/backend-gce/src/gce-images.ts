@@ -1,4 +1,5 @@
 import {
+  abortable,
   type ImageSelector,
   imageSelectParams,
   type Progresser,
@@ -47,12 +48,16 @@ export class GceImages {
     }
   }
 
-  /** The newest READY image in IMAGE_PROJECT_ID whose name matches `pattern` (cached per provider). */
+  /**
+   * The newest READY image in IMAGE_PROJECT_ID whose name matches `pattern` (cached per provider).
+   * Concurrent starts share one lookup, so it runs without any caller's signal (one job's abort
+   * must not fail the others' starts); each caller waits with its own.
+   */
   #find(pattern: string, signal: AbortSignal | undefined): Promise<IImage> {
     const cached = this.#cache.get(pattern);
-    if (cached && Date.now() - cached.at < IMAGE_CACHE_MS) return cached.image;
+    if (cached && Date.now() - cached.at < IMAGE_CACHE_MS) return abortable(cached.image, signal);
     const filter = `name eq ^${pattern}`;
-    const image = this.#api.listImages(filter, { signal }).then((images) => {
+    const image = this.#api.listImages(filter).then((images) => {
       const newest = images
         .filter((i) => i.status === undefined || i.status === null || i.status === 'READY')
         .sort(
@@ -73,6 +78,6 @@ export class GceImages {
     });
     this.#cache.set(pattern, { at: Date.now(), image });
     image.catch(() => this.#cache.delete(pattern));
-    return image;
+    return abortable(image, signal);
   }
 }

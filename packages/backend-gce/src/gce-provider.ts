@@ -1,4 +1,5 @@
 import {
+  abortable,
   createImageSelector,
   formatDuration,
   type ImageSelector,
@@ -95,13 +96,14 @@ export class GceProvider implements Provider {
    * after a failure. Credentials that do not work and an unknown project are `InvalidConfigError`.
    */
   async setup({ signal }: SignalOptions = {}): Promise<void> {
-    this.#plan ??= this.#checkSetup(signal);
-    try {
-      await this.#plan;
-    } catch (error) {
-      this.#plan = undefined;
-      throw error;
-    }
+    // Concurrent starts share one check, so it runs without any caller's signal (one job's abort
+    // must not fail the others' starts); each caller waits with its own.
+    this.#plan ??= this.#checkSetup(undefined);
+    const plan = this.#plan;
+    plan.catch(() => {
+      if (this.#plan === plan) this.#plan = undefined;
+    });
+    await abortable(plan, signal);
   }
 
   async #checkSetup(signal: AbortSignal | undefined): Promise<ZonePlan> {

@@ -34,3 +34,18 @@ it(`leaves no VM behind when ${STARTS} starts are aborted at random moments`, {
   expect(env.emulator.instances()).toEqual([]);
   expect(await env.provider.listManagedResources()).toEqual([]);
 });
+
+it('an aborted start does not fail another start that shares its setup check and image lookup', {
+  timeout: 60_000,
+}, async () => {
+  await using env = await gceTestEnv({ emulator: { timeFactor: GCE_DEFAULT_TIME_FACTOR } });
+  const first = new AbortController();
+  // No setup() first: both starts join the same setup check, then the same image lookup.
+  const aborted = env.provider.start(job, { signal: first.signal });
+  const other = env.provider.start({ ...job, jobId: '6' });
+  first.abort(new Error('abort the first start'));
+  await expect(aborted).rejects.toThrow('abort the first start');
+  const instance = await other;
+  await instance.stop();
+  expect(env.emulator.instances()).toEqual([]);
+});

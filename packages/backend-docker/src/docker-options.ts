@@ -145,8 +145,8 @@ const apiVersion = t.custom<string>(
 
 const positiveDuration = () =>
   t.custom<number>('a duration above zero such as "500ms", "5s" or "1m30s"', (raw) => {
-    const parsed = t.duration().schema.safeParse(raw);
-    return parsed.success && parsed.data > 0 ? parsed.data : undefined;
+    const ms = t.duration().parse(raw);
+    return ms !== undefined && ms > 0 ? ms : undefined;
   });
 
 /** A port, or a range "2200-2299" from which each container gets its own port. */

@@ -65,8 +65,8 @@ const zoneList = optionTypes.custom<string[]>(
 const positiveDuration = optionTypes.custom<number>(
   'a positive duration such as "500ms", "3s" or "1m"',
   (raw) => {
-    const parsed = optionTypes.duration().schema.safeParse(raw);
-    return parsed.success && parsed.data > 0 ? parsed.data : undefined;
+    const ms = optionTypes.duration().parse(raw);
+    return ms !== undefined && ms > 0 ? ms : undefined;
   },
 );
 

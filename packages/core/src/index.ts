@@ -10,6 +10,12 @@ export { optionTypes } from './config/option-types.js';
 export { OPTIONS_TABLE_END, OPTIONS_TABLE_START, withOptionsTable } from './config/options-table.js';
 export type { ConfigOrigin } from './config/provider-config.js';
 export { ProviderConfig } from './config/provider-config.js';
+export type {
+  StandardSchemaIssue,
+  StandardSchemaProps,
+  StandardSchemaResult,
+  StandardSchemaV1,
+} from './config/standard-schema.js';
 export * from './errors/index.js';
 export type { FleetLinkOptions, FleetOptionValues } from './fleet/fleet-link.js';
 export { dynamicConfigTtl, FleetLink, fleetLinkFor } from './fleet/fleet-link.js';

@@ -1,6 +1,6 @@
-import ssh2 from 'ssh2';
 import { SshOptionsError } from './ssh-errors.js';
 import type { SshAuth } from './ssh-types.js';
+import { ssh2Module } from './ssh2-module.js';
 
 /** The credential fields of ssh2's connect config. */
 export type Ssh2Credentials = { privateKey: Buffer; passphrase?: string } | { password: string };
@@ -35,7 +35,7 @@ export function resolveAuth(auth: SshAuth): Ssh2Credentials {
     throw new SshOptionsError({ option: 'auth.passphrase', got: typeof passphrase, expected: 'a string' });
   }
   const key = typeof privateKey === 'string' ? Buffer.from(privateKey) : Buffer.from(privateKey);
-  const parsed = ssh2.utils.parseKey(key, passphrase);
+  const parsed = ssh2Module().utils.parseKey(key, passphrase);
   if (parsed instanceof Error) {
     const encrypted = /encrypted|passphrase|decrypt|bad decrypt/i.test(parsed.message);
     throw new SshOptionsError({

@@ -1,8 +1,9 @@
-import ssh2, { type Client, type ConnectConfig } from 'ssh2';
+import type { Client, ConnectConfig } from 'ssh2';
 import type { Ssh2Credentials } from './auth.js';
 import type { HostKeyCheck } from './host-key.js';
 import { HostKeyMismatchError, SshAuthenticationError, SshHandshakeError } from './ssh-errors.js';
 import type { SshAlgorithms } from './ssh-types.js';
+import { ssh2Module } from './ssh2-module.js';
 
 /**
  * An attempt failed in a way that a later attempt may not: the port is closed, the handshake
@@ -43,7 +44,7 @@ export function dial(options: DialOptions): Promise<Client> {
   const { host, port, check, signal } = options;
   return new Promise<Client>((resolve, reject) => {
     signal?.throwIfAborted();
-    const client = new ssh2.Client();
+    const client = new (ssh2Module().Client)();
     let settled = false;
     const settle = (error: unknown) => {
       if (settled) return;

@@ -164,6 +164,25 @@ describe('defineOptions', () => {
   });
 });
 
+describe('optionTypes', () => {
+  it('parse gives the value, or undefined for a string that is not one', () => {
+    expect(optionTypes.duration().parse('1m30s')).toBe(90_000);
+    expect(optionTypes.duration().parse('soon')).toBeUndefined();
+    expect(optionTypes.int({ min: 1, max: 3 }).parse('4')).toBeUndefined();
+    expect(optionTypes.list().parse('a, b,,c')).toEqual(['a', 'b', 'c']);
+  });
+
+  it('is a Standard Schema: validate gives the value, or an issue saying what is expected', async () => {
+    const duration = optionTypes.duration()['~standard'];
+    expect(duration).toMatchObject({ version: 1, vendor: 'workerkit' });
+    expect(await duration.validate('3s')).toEqual({ value: 3000 });
+    expect(await duration.validate('3 parsecs')).toEqual({
+      issues: [{ message: 'expected a duration such as "500ms", "3s" or "1m30s"' }],
+    });
+    expect(await duration.validate(3000)).toHaveProperty('issues');
+  });
+});
+
 describe('withOptionsTable', () => {
   const options = defineOptions('demo', {
     ENDPOINT: option(optionTypes.string(), { description: 'address', required: true }),

@@ -110,18 +110,17 @@ export function defineOptions<const S extends Record<string, OptionSpec<unknown>
           parsed[key] = undefined;
           continue;
         }
-        const result = spec.type.schema.safeParse(raw);
-        if (!result.success) {
+        const value = spec.type.parse(raw);
+        if (value === undefined) {
           throw new InvalidConfigError({
             provider: alias,
             option: given ?? key,
             value: raw,
-            expected: result.error.issues[0]?.message ?? spec.type.expected,
+            expected: spec.type.expected,
             secret: spec.secret ?? false,
-            cause: result.error,
           });
         }
-        parsed[key] = result.data;
+        parsed[key] = value;
       }
       return parsed as ParsedOptions<S>;
     },

@@ -7,8 +7,8 @@ const redisUrl = optionTypes.custom(REDIS_URL_EXPECTED, (raw) =>
 );
 
 const positiveDuration = optionTypes.custom<number>('a positive duration such as "10s" or "1m"', (raw) => {
-  const parsed = optionTypes.duration().schema.safeParse(raw);
-  return parsed.success && parsed.data > 0 ? parsed.data : undefined;
+  const ms = optionTypes.duration().parse(raw);
+  return ms !== undefined && ms > 0 ? ms : undefined;
 });
 
 /**

@@ -1,6 +1,6 @@
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { ATTRIBUTES, backendAttributes, instruments, tracer } from './instruments.js';
 import { currentJob } from './job-telemetry.js';
+import { otelApi } from './otel-api.js';
 
 export type RateLimiterKind = 'local' | 'redis';
 
@@ -33,7 +33,7 @@ export async function timeApiCall<T>(backend: string, operation: string, call: (
   const attributes = backendAttributes(backend, { [ATTRIBUTES.operation]: operation });
   const span = tracer().startSpan(
     `workerkit.api ${operation}`,
-    { kind: SpanKind.CLIENT, attributes },
+    { kind: otelApi().SpanKind.CLIENT, attributes },
     job?.context,
   );
   const started = performance.now();
@@ -42,7 +42,7 @@ export async function timeApiCall<T>(backend: string, operation: string, call: (
     return await call();
   } catch (error) {
     outcome = 'error';
-    span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+    span.setStatus({ code: otelApi().SpanStatusCode.ERROR, message: String(error) });
     throw error;
   } finally {
     const elapsed = performance.now() - started;

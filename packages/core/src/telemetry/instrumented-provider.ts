@@ -1,4 +1,4 @@
-import { type Attributes, context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Attributes, Span } from '@opentelemetry/api';
 import type { WithOwnerLeases } from '../fleet/owner-leases.js';
 import type { ManagedResource } from '../lifecycle/managed-resource.js';
 import type { OutputSink } from '../output.js';
@@ -7,6 +7,7 @@ import type { RunResult } from '../run-result.js';
 import type { StartAttributes } from '../start-attributes.js';
 import { ATTRIBUTES, backendAttributes, instruments, tracer } from './instruments.js';
 import { type JobTelemetryState, runInJob } from './job-telemetry.js';
+import { otelApi } from './otel-api.js';
 
 /** Job phases reported in `workerkit.job.phase.duration` (`api` is the job's total API-call time). */
 export type JobPhase = 'start' | 'boot' | 'ssh-ready' | 'upload' | 'run' | 'delete' | 'api';
@@ -53,7 +54,7 @@ class InstrumentedProvider implements Provider, WithOwnerLeases {
     });
     const job: JobTelemetryState = {
       backend,
-      context: trace.setSpan(context.active(), jobSpan),
+      context: otelApi().trace.setSpan(otelApi().context.active(), jobSpan),
       apiCalls: 0,
       apiCallMs: 0,
       marks: [],
@@ -189,7 +190,7 @@ function recordPhase(
     { attributes, startTime: epochOffset + from },
     job.context,
   );
-  if (outcome === 'error') span.setStatus({ code: SpanStatusCode.ERROR });
+  if (outcome === 'error') span.setStatus({ code: otelApi().SpanStatusCode.ERROR });
   span.end(epochOffset + to);
 }
 
@@ -204,6 +205,6 @@ function finishJob(job: JobTelemetryState, span: Span, error?: unknown): void {
     }),
   );
   span.setAttribute(ATTRIBUTES.apiCalls, job.apiCalls);
-  if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+  if (error !== undefined) span.setStatus({ code: otelApi().SpanStatusCode.ERROR, message: String(error) });
   span.end();
 }

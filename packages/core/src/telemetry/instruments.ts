@@ -1,13 +1,5 @@
-import {
-  type Attributes,
-  type Counter,
-  type Histogram,
-  type Meter,
-  type MeterProvider,
-  metrics,
-  type Tracer,
-  trace,
-} from '@opentelemetry/api';
+import type { Attributes, Counter, Histogram, Meter, MeterProvider, Tracer } from '@opentelemetry/api';
+import { otelApi } from './otel-api.js';
 
 /** The instrumentation scope every workerkit metric and span is recorded under. */
 export const TELEMETRY_SCOPE = '@workerkit/core';
@@ -96,7 +88,7 @@ function makeInstruments(meter: Meter): Instruments {
 
 /** The instruments of the currently registered meter provider (no-ops without an SDK). */
 export function instruments(): Instruments {
-  const provider = metrics.getMeterProvider();
+  const provider = otelApi().metrics.getMeterProvider();
   let found = cache.get(provider);
   if (!found) {
     found = makeInstruments(provider.getMeter(TELEMETRY_SCOPE));
@@ -107,7 +99,7 @@ export function instruments(): Instruments {
 
 /** The tracer (the API's proxy follows a provider registered later). */
 export function tracer(): Tracer {
-  return trace.getTracer(TELEMETRY_SCOPE);
+  return otelApi().trace.getTracer(TELEMETRY_SCOPE);
 }
 
 export function backendAttributes(backend: string, extra: Attributes = {}): Attributes {

@@ -4,6 +4,6 @@ import { fakeOptions } from './fake-options.js';
 
 it('documents every option in the README, generated from the option definitions', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  // Regenerate with `pnpm docs` when this fails.
+  // Regenerate with `pnpm readme-tables` when this fails.
   expect(readme).toContain(fakeOptions.markdownTable());
 });

@@ -4,6 +4,6 @@ import { gceOptions } from './gce-options.js';
 
 it('documents every option in the README, generated from the option definitions', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  // Regenerate with `node scripts/update-readme-tables.mjs` (after a build) when this fails.
+  // Regenerate with `pnpm readme-tables` when this fails.
   expect(readme).toContain(`<!-- options:start -->\n${gceOptions.markdownTable()}\n<!-- options:end -->`);
 });

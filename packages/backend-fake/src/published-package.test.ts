@@ -9,30 +9,51 @@ const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
 const project = mkdtempSync(join(tmpdir(), 'workerkit-published-'));
 afterAll(() => rmSync(project, { recursive: true, force: true }));
 
+/**
+ * The install reaches no network: `--offline` takes every third-party package from the pnpm store
+ * (and its metadata cache) that the workspace install filled, and a proxy on a closed loopback
+ * port with no retries makes any fetch a future change lets through fail at once.
+ */
+const offlineEnv = {
+  ...process.env,
+  pnpm_config_https_proxy: 'http://127.0.0.1:9/',
+  pnpm_config_http_proxy: 'http://127.0.0.1:9/',
+  pnpm_config_no_proxy: '',
+  pnpm_config_fetch_retries: '0',
+};
+
+const run = (command: string, args: string[], cwd: string) =>
+  execFileSync(command, args, { cwd, env: offlineEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
 // What a user gets from `pnpm add @workerkit/core @workerkit/backend-fake`: the packed tarballs,
 // installed into an empty project, with registration working from the published files alone.
 describe('the published packages', { timeout: 180_000 }, () => {
   it('install into an empty project and run a job through self-registration', () => {
     for (const name of ['core', 'backend-fake']) {
-      execFileSync('pnpm', ['pack', '--pack-destination', project], {
-        cwd: join(packagesDir, name),
-        stdio: 'pipe',
-      });
+      run('pnpm', ['pack', '--pack-destination', project], join(packagesDir, name));
     }
     const tarballs = readdirSync(project).filter((file) => file.endsWith('.tgz'));
     expect(tarballs.sort()).toEqual(['workerkit-backend-fake-0.1.0.tgz', 'workerkit-core-0.1.0.tgz']);
     writeFileSync(
       join(project, 'package.json'),
-      JSON.stringify({ name: 'user-project', private: true, type: 'module' }),
+      JSON.stringify({
+        name: 'user-project',
+        private: true,
+        type: 'module',
+        dependencies: {
+          '@workerkit/core': 'file:./workerkit-core-0.1.0.tgz',
+          '@workerkit/backend-fake': 'file:./workerkit-backend-fake-0.1.0.tgz',
+        },
+      }),
     );
-    execFileSync(
-      'npm',
-      ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs.map((t) => `./${t}`)],
-      {
-        cwd: project,
-        stdio: 'pipe',
-      },
+    // backend-fake's `@workerkit/core: ^0.1.0` is the packed core too, as the registry would serve it.
+    writeFileSync(
+      join(project, 'pnpm-workspace.yaml'),
+      'overrides:\n  "@workerkit/core": "file:./workerkit-core-0.1.0.tgz"\n',
     );
+    // The workspace's store, named explicitly: from a temporary directory pnpm could pick another.
+    const store = run('pnpm', ['store', 'path'], packagesDir).trim();
+    run('pnpm', ['install', '--offline', '--store-dir', store], project);
     writeFileSync(
       join(project, 'job.mjs'),
       `
@@ -49,16 +70,15 @@ describe('the published packages', { timeout: 180_000 }, () => {
       console.log(JSON.stringify({ aliases, result, output: Buffer.concat(chunks).toString() }));
       `,
     );
-    const report = JSON.parse(
-      execFileSync(process.execPath, ['job.mjs'], { cwd: project, encoding: 'utf8' }),
-    );
+    const report = JSON.parse(run(process.execPath, ['job.mjs'], project));
     expect(report).toEqual({
       aliases: ['fake'],
       result: { completed: true, exitCode: 7, outputBytes: 22 },
       output: 'hello from the tarball',
     });
-    const installed = readdirSync(join(project, 'node_modules'));
-    expect(installed).not.toContain('ssh2');
-    expect(installed).not.toContain('dockerode');
+    // pnpm keeps every installed package, direct or not, in node_modules/.pnpm as <name>@<version>.
+    const installed = readdirSync(join(project, 'node_modules', '.pnpm'));
+    expect(installed.some((entry) => entry.startsWith('zod@'))).toBe(true);
+    expect(installed.filter((entry) => /^(ssh2|dockerode)@/.test(entry))).toEqual([]);
   });
 });

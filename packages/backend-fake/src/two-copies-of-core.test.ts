@@ -1,23 +1,46 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'workerkit-two-cores-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const run = (command: string, args: string[], cwd: string) =>
-  execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * The install reaches no network: `--offline` takes every third-party package from the pnpm store
+ * (and its metadata cache) that the workspace install filled, and a proxy on a closed loopback
+ * port with no retries makes any fetch a future change lets through fail at once.
+ */
+const offlineEnv = {
+  ...process.env,
+  pnpm_config_https_proxy: 'http://127.0.0.1:9/',
+  pnpm_config_http_proxy: 'http://127.0.0.1:9/',
+  pnpm_config_no_proxy: '',
+  pnpm_config_fetch_retries: '0',
+};
 
-/** Packs a workspace package as it would be published (workspace: ranges made real). */
-function pack(name: string): string {
+const run = (command: string, args: string[], cwd: string) =>
+  execFileSync(command, args, { cwd, env: offlineEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** Packs a package directory as it would be published (workspace: ranges made real). */
+function pack(dir: string): string {
   const out = join(work, 'packed');
   mkdirSync(out, { recursive: true });
-  run('pnpm', ['pack', '--pack-destination', out], join(packagesDir, name));
-  return join(out, readdirSync(out).find((file) => file.includes(name))!);
+  const before = new Set(readdirSync(out));
+  run('pnpm', ['pack', '--pack-destination', out], dir);
+  return join(out, readdirSync(out).find((file) => !before.has(file))!);
 }
 
 function unpack(tarball: string, dir: string): string {
@@ -34,29 +57,26 @@ function editManifest(dir: string, edit: (manifest: Record<string, unknown>) => 
 }
 
 // Two versions of one backend, each with its own physical copy of @workerkit/core, in one
-// project: the layout npm makes when a user's backends want different core versions. The
-// registry (globalThis) and ProviderConfig (a Symbol.for brand) must work across the copies.
+// project: the layout a package manager makes when a user's backends want different core
+// versions. The registry (globalThis) and ProviderConfig (a Symbol.for brand) must work across
+// the copies.
 describe('two copies of @workerkit/core in one project', { timeout: 180_000 }, () => {
   it('runs a job through each copy with a config made by the other', () => {
-    const coreTarball = pack('core');
-    const fakeTarball = pack('backend-fake');
+    const coreTarball = pack(join(packagesDir, 'core'));
+    const fakeTarball = pack(join(packagesDir, 'backend-fake'));
 
-    // Version 2 of backend-fake bundles its own core 0.2.0, so npm installs a second copy of core.
+    // Version 2 of backend-fake depends on core 0.2.0, so a second copy of core is installed.
     const coreV2 = unpack(coreTarball, join(work, 'core-v2'));
     editManifest(coreV2, (manifest) => {
       manifest.version = '0.2.0';
     });
+    const coreV2Tarball = pack(coreV2);
     const fakeV2 = unpack(fakeTarball, join(work, 'fake-v2'));
     editManifest(fakeV2, (manifest) => {
       manifest.version = '0.2.0';
       manifest.dependencies = { '@workerkit/core': '0.2.0' };
-      manifest.bundleDependencies = ['@workerkit/core'];
     });
-    cpSync(coreV2, join(fakeV2, 'node_modules', '@workerkit', 'core'), { recursive: true });
-    const fakeV2Tarball = join(
-      work,
-      run('npm', ['pack', '--pack-destination', work], fakeV2).trim().split('\n').at(-1)!,
-    );
+    const fakeV2Tarball = pack(fakeV2);
 
     const project = join(work, 'project');
     mkdirSync(project);
@@ -73,15 +93,35 @@ describe('two copies of @workerkit/core in one project', { timeout: 180_000 }, (
         },
       }),
     );
-    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], project);
-    const version = (path: string) =>
-      (
-        JSON.parse(readFileSync(join(project, 'node_modules', path, 'package.json'), 'utf8')) as {
-          version: string;
-        }
-      ).version;
-    expect(version('@workerkit/core')).toBe('0.1.0');
-    expect(version('backend-fake-v2/node_modules/@workerkit/core')).toBe('0.2.0');
+    // Each core version comes from its tarball, as the registry would serve it.
+    writeFileSync(
+      join(project, 'pnpm-workspace.yaml'),
+      [
+        'overrides:',
+        `  "@workerkit/core@0.1": "file:${coreTarball}"`,
+        `  "@workerkit/core@0.2": "file:${coreV2Tarball}"`,
+        '',
+      ].join('\n'),
+    );
+    // The workspace's store, named explicitly: from a temporary directory pnpm could pick another.
+    const store = run('pnpm', ['store', 'path'], packagesDir).trim();
+    run('pnpm', ['install', '--offline', '--store-dir', store], project);
+
+    // The copy of core each package loads, found as Node finds it: from the package's real path.
+    const coreOf = (dependent: string) => {
+      const from = join(realpathSync(join(project, dependent)), 'package.json');
+      return realpathSync(dirname(createRequire(from).resolve('@workerkit/core/package.json')));
+    };
+    const coreDirs = {
+      project: coreOf('.'),
+      fakeV1: coreOf('node_modules/@workerkit/backend-fake'),
+      fakeV2: coreOf('node_modules/backend-fake-v2'),
+    };
+    const version = (dir: string) =>
+      (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(version(coreDirs.project)).toBe('0.1.0');
+    expect(coreDirs.fakeV1).toBe(coreDirs.project);
+    expect(version(coreDirs.fakeV2)).toBe('0.2.0');
 
     writeFileSync(
       join(project, 'jobs.mjs'),
@@ -89,7 +129,7 @@ describe('two copies of @workerkit/core in one project', { timeout: 180_000 }, (
       import * as coreV1 from '@workerkit/core';
       import '@workerkit/backend-fake';
       import { createFakeProvider } from 'backend-fake-v2';
-      const coreV2 = await import('./node_modules/backend-fake-v2/node_modules/@workerkit/core/dist/index.js');
+      const coreV2 = await import(${JSON.stringify(pathToFileURL(join(coreDirs.fakeV2, 'dist', 'index.js')).href)});
       if (coreV1.ProviderConfig === coreV2.ProviderConfig) throw new Error('expected two copies of core');
 
       async function job(provider) {

@@ -12,27 +12,15 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { installOffline } from '@workerkit/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const packagesDir = fileURLToPath(new URL('../../', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'workerkit-two-cores-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/**
- * The install reaches no network: `--offline` takes every third-party package from the pnpm store
- * (and its metadata cache) that the workspace install filled, and a proxy on a closed loopback
- * port with no retries makes any fetch a future change lets through fail at once.
- */
-const offlineEnv = {
-  ...process.env,
-  pnpm_config_https_proxy: 'http://127.0.0.1:9/',
-  pnpm_config_http_proxy: 'http://127.0.0.1:9/',
-  pnpm_config_no_proxy: '',
-  pnpm_config_fetch_retries: '0',
-};
-
 const run = (command: string, args: string[], cwd: string) =>
-  execFileSync(command, args, { cwd, env: offlineEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 /** Packs a package directory as it would be published (workspace: ranges made real). */
 function pack(dir: string): string {
@@ -103,9 +91,7 @@ describe('two copies of @workerkit/core in one project', { timeout: 180_000 }, (
         '',
       ].join('\n'),
     );
-    // The workspace's store, named explicitly: from a temporary directory pnpm could pick another.
-    const store = run('pnpm', ['store', 'path'], packagesDir).trim();
-    run('pnpm', ['install', '--offline', '--store-dir', store], project);
+    installOffline(project, { workspaceDir: packagesDir });
 
     // The copy of core each package loads, found as Node finds it: from the package's real path.
     const coreOf = (dependent: string) => {

@@ -19,7 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isProcessAlive, RecordingSink } from '@workerkit/testkit';
+import { installOffline, isProcessAlive, RecordingSink } from '@workerkit/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
@@ -95,9 +95,7 @@ describe('contributing/add-a-backend.md outside the workspace', { timeout: 240_0
         '',
       ].join('\n'),
     );
-    // Offline: every dependency of the tarballs is in the pnpm store the workspace install filled,
-    // so the test reaches no registry.
-    sh('pnpm', ['install', '--offline']);
+    installOffline(project, { workspaceDir: repo, env });
     writeFileSync(join(project, 'package.json'), manifest);
     for (const name of toolchain) {
       mkdirSync(dirname(join(project, 'node_modules', name)), { recursive: true });

@@ -5,6 +5,8 @@ export * from './docker/index.js';
 export * from './ec2-emulator/index.js';
 export * from './gce-emulator/index.js';
 export { installLoopbackGuard, isLoopbackAddress, NonLoopbackConnectionError } from './loopback-guard.js';
+export type { OfflineInstallOptions } from './offline-install.js';
+export { installOffline } from './offline-install.js';
 export type { LoggedLine } from './recording-logger.js';
 export { RecordingLogger } from './recording-logger.js';
 export * from './redis/index.js';

@@ -10,4 +10,5 @@ export { installOffline } from './offline-install.js';
 export type { LoggedLine } from './recording-logger.js';
 export { RecordingLogger } from './recording-logger.js';
 export * from './redis/index.js';
+export { settlesBeforeTimer } from './settles-before-timer.js';
 export * from './sshd/index.js';

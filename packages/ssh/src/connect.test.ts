@@ -283,12 +283,16 @@ describe('connect', () => {
     const port = await freePort(ADDRESS);
     const controller = new AbortController();
     const reason = new Error('job cancelled');
+    // Between attempts: the abort comes once the first attempt was refused and its wait began
+    // (by the event, not a timer, so a slow first attempt cannot turn this into the case below).
     // Timed from the abort itself, so a late timer does not count against the connect.
     let abortedAt = Number.NaN;
-    setTimeout(() => {
-      abortedAt = performance.now();
-      controller.abort(reason);
-    }, 400);
+    const abortSoon = (abort: () => void) =>
+      setTimeout(() => {
+        abortedAt = performance.now();
+        abort();
+      }, 100);
+    const attempts: ConnectAttempt[] = [];
     const error = await connect({
       host: ADDRESS,
       port,
@@ -298,21 +302,22 @@ describe('connect', () => {
       readyTimeoutMs: 120_000,
       // Not cut short, the wait would last 30-90 s: past the test's timeout.
       backoff: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
+      onAttempt: (a) => {
+        attempts.push(a);
+        abortSoon(() => controller.abort(reason));
+      },
       signal: controller.signal,
     }).catch((e: unknown) => e);
     expect(error).toBe(reason);
+    expect(attempts).toHaveLength(1);
     expect(performance.now() - abortedAt).toBeLessThan(5000);
 
-    // During an attempt: the server accepts TCP and never answers.
-    const silent = net.createServer(() => {});
+    // During an attempt: the server accepts TCP and never answers; the abort comes once it has
+    // the connection.
+    const during = new AbortController();
+    const silent = net.createServer(() => abortSoon(() => during.abort(reason)));
     await new Promise<void>((resolve) => silent.listen(0, ADDRESS, resolve));
     try {
-      const during = new AbortController();
-      let abortedDuringAt = Number.NaN;
-      setTimeout(() => {
-        abortedDuringAt = performance.now();
-        during.abort(reason);
-      }, 300);
       const error2 = await connect({
         host: ADDRESS,
         port: (silent.address() as net.AddressInfo).port,
@@ -324,7 +329,7 @@ describe('connect', () => {
         signal: during.signal,
       }).catch((e: unknown) => e);
       expect(error2).toBe(reason);
-      expect(performance.now() - abortedDuringAt).toBeLessThan(5000);
+      expect(performance.now() - abortedAt).toBeLessThan(5000);
     } finally {
       silent.close();
     }

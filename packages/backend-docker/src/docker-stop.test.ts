@@ -5,6 +5,7 @@ import {
   dockerClient,
   expectNoContainerLeft,
   jobAttributes,
+  killEvents,
   nativeProvider,
   TERM_IGNORING_IMAGE,
 } from '../test/docker-test-env.js';
@@ -17,20 +18,7 @@ afterEach(() => expectNoContainerLeft(SCOPE));
 
 /** The signals the daemon sent the container's processes (its `kill` events), in order. */
 async function signalsSent(containerId: string, since: number): Promise<string[]> {
-  const stream = await docker.getEvents({
-    since: Math.floor(since / 1000),
-    until: Math.ceil(Date.now() / 1000) + 1,
-    filters: { container: [containerId], event: ['kill'] },
-  });
-  let text = '';
-  for await (const chunk of stream) text += String(chunk);
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map(
-      (line) =>
-        (JSON.parse(line) as { Actor: { Attributes: Record<string, string> } }).Actor.Attributes.signal!,
-    );
+  return (await killEvents(docker, containerId, since)).map((event) => event.signal);
 }
 
 async function oneLineJob(
@@ -68,12 +56,11 @@ async function expectGone(instance: DockerInstance): Promise<void> {
 describe('docker provider: a job ends when its script ends, whatever PID 1 does with SIGTERM', () => {
   it('by default the container is killed and removed at once: no SIGTERM, no grace period', async () => {
     const since = Date.now() - 1000;
-    const { instance, stopMs } = await oneLineJob({});
+    const { instance } = await oneLineJob({});
     await expectGone(instance);
-    // Only SIGKILL: a SIGTERM would mean a graceful stop that this PID 1 sits out.
+    // Only SIGKILL: a SIGTERM would mean a graceful stop that this PID 1 sits out (the daemon's
+    // default grace is 10 s). This, not the stop's wall time, shows no grace period was spent.
     expect(await signalsSent(instance.containerId, since)).toEqual(['9']);
-    // One forced removal; a graceful stop here would last its whole grace period.
-    expect(stopMs).toBeLessThan(5_000);
   });
 
   it('STOP_TIMEOUT asks for a grace period: SIGTERM first, the kill after it', async () => {
@@ -85,7 +72,8 @@ describe('docker provider: a job ends when its script ends, whatever PID 1 does 
   });
 
   it('a stop whose signal aborts during the grace period kills and removes at once', async () => {
-    const provider = nativeProvider(SCOPE, { STOP_TIMEOUT: '60s' });
+    // Not cut short, the grace period would last 10 minutes: far past the bound and the test's timeout.
+    const provider = nativeProvider(SCOPE, { STOP_TIMEOUT: '600s' });
     const instance = (await provider.start(
       jobAttributes(SCOPE, { imageName: TERM_IGNORING_IMAGE }),
     )) as DockerInstance;
@@ -93,6 +81,6 @@ describe('docker provider: a job ends when its script ends, whatever PID 1 does 
     await instance.stop({ signal: AbortSignal.timeout(300) });
     await provider.close();
     await expectGone(instance);
-    expect(performance.now() - began).toBeLessThan(30_000);
+    expect(performance.now() - began).toBeLessThan(20_000);
   });
 });

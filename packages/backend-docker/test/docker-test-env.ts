@@ -18,6 +18,31 @@ export function dockerClient(): Docker {
 }
 
 /**
+ * The signals the daemon sent a container's processes (its `kill` events), in order, each with
+ * the daemon's own time of sending: the gap between two is the daemon's timer, not this process's.
+ */
+export async function killEvents(
+  docker: Docker,
+  containerId: string,
+  since: number,
+): Promise<{ signal: string; atMs: number }[]> {
+  const stream = await docker.getEvents({
+    since: Math.floor(since / 1000),
+    until: Math.ceil(Date.now() / 1000) + 1,
+    filters: { container: [containerId], event: ['kill'] },
+  });
+  let text = '';
+  for await (const chunk of stream) text += String(chunk);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const event = JSON.parse(line) as { timeNano: number; Actor: { Attributes: Record<string, string> } };
+      return { signal: event.Actor.Attributes.signal!, atMs: event.timeNano / 1e6 };
+    });
+}
+
+/**
  * Options for a native-mode provider on the test daemon: busybox image, network none, and a
  * label that scopes this test file's containers (files share the daemon and run in parallel).
  */

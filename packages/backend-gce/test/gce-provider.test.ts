@@ -186,7 +186,8 @@ describe('gce provider on the emulator', { timeout: 60_000 }, () => {
   it('sleeps BOOT_PRE_POLL_SLEEP when asked, and returns from stop right after the delete with SKIP_STOP_POLL', async () => {
     await using env = await gceTestEnv({
       config: { BOOT_PRE_POLL_SLEEP: '300ms', SKIP_STOP_POLL: 'true' },
-      emulator: { timings: { provisioningMs: 0, stagingMs: 0, stoppingMs: 300 } },
+      // The deletion lasts 2 s: the check right after stop must not race it on a loaded machine.
+      emulator: { timings: { provisioningMs: 0, stagingMs: 0, stoppingMs: 2000 } },
     });
     const progress = new ProgressLog();
     const started = Date.now();
@@ -196,10 +197,14 @@ describe('gce provider on the emulator', { timeout: 60_000 }, () => {
     env.emulator.calls.reset();
     await instance.stop();
     expect(env.emulator.calls.snapshot()).toEqual({ 'instances.delete': 1 });
-    // The deletion is still under way: the instance is on its way out, not gone.
-    expect(env.emulator.instances()).toMatchObject([{ name: instance.id, status: 'STOPPING' }]);
-    for (let i = 0; i < 100 && env.emulator.instances().length > 0; i++)
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    // The deletion is still under way: the instance is on its way out (STOPPING, then
+    // DEPROVISIONING halfway through the 2 s), not gone.
+    expect(env.emulator.instances()).toMatchObject([
+      { name: instance.id, status: expect.stringMatching(/^(STOPPING|DEPROVISIONING)$/) },
+    ]);
+    const goneBy = Date.now() + 30_000;
+    while (env.emulator.instances().length > 0 && Date.now() < goneBy)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     expect(env.emulator.instances()).toEqual([]);
   });
 

@@ -9,7 +9,7 @@ import { collectingSink } from '../test/helpers.js';
 import { connect } from './connect.js';
 import { generateKeyPair } from './key-pair.js';
 import { SshAuthenticationError, SshOptionsError } from './ssh-errors.js';
-import type { SshAuth, SshKeyPair } from './ssh-types.js';
+import type { ConnectAttempt, ConnectOptions, SshAuth, SshKeyPair } from './ssh-types.js';
 
 const ADDRESS = '127.0.0.22';
 const PASSWORD = 'correct horse battery staple';
@@ -50,13 +50,14 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
-function connectWith(auth: SshAuth) {
+function connectWith(auth: SshAuth, extra: Partial<ConnectOptions> = {}) {
   return connect({
     host: sshd.host,
     port: sshd.port,
     username: sshd.user,
     auth,
     hostKey: { kind: 'fingerprints', fingerprints: [sshd.hostKeyFingerprint] },
+    ...extra,
   });
 }
 
@@ -84,9 +85,15 @@ describe('authentication', () => {
 
   it('logs in with a password, and rejects a wrong one at once', async () => {
     expect(await whoami({ password: PASSWORD })).toBe(sshd.homeDir);
+    const attempts: ConnectAttempt[] = [];
     const started = performance.now();
-    const error = await connectWith({ password: 'wrong' }).catch((e: unknown) => e);
+    // Retrying the login would run on to this 25 s deadline, far above the bound below.
+    const error = await connectWith(
+      { password: 'wrong' },
+      { readyTimeoutMs: 25_000, onAttempt: (a) => attempts.push(a) },
+    ).catch((e: unknown) => e);
     expect(SshAuthenticationError.isInstance(error)).toBe(true);
+    expect(attempts).toEqual([]);
     expect(performance.now() - started).toBeLessThan(5000);
   });
 

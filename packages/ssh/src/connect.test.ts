@@ -65,10 +65,12 @@ describe('connect', () => {
     const attempts: ConnectAttempt[] = [];
     const started = performance.now();
     const error = await connectTo(sshd, otherKey, {
-      readyTimeoutMs: 20_000,
+      // Retrying would run on to this deadline: 25 s, far above the bound below.
+      readyTimeoutMs: 25_000,
       onAttempt: (a) => attempts.push(a),
     }).catch((e: unknown) => e);
-    expect(performance.now() - started).toBeLessThan(2000);
+    // One login (~0.1 s); the bound leaves room for a loaded machine.
+    expect(performance.now() - started).toBeLessThan(10_000);
     expect(SshAuthenticationError.isInstance(error)).toBe(true);
     expect((error as Error).message).toContain(`${sshd.user}@${ADDRESS}:${sshd.port}`);
     expect(attempts).toEqual([]);
@@ -79,11 +81,12 @@ describe('connect', () => {
     const attempts: ConnectAttempt[] = [];
     const started = performance.now();
     const error = await connectTo(sshd, key, {
-      readyTimeoutMs: 20_000,
+      // Retrying would run on to this deadline: 25 s, far above the bound below.
+      readyTimeoutMs: 25_000,
       onAttempt: (a) => attempts.push(a),
       hostKey: { kind: 'fingerprints', fingerprints: [wrong.fingerprint] },
     }).catch((e: unknown) => e);
-    expect(performance.now() - started).toBeLessThan(2000);
+    expect(performance.now() - started).toBeLessThan(10_000);
     expect(HostKeyMismatchError.isInstance(error)).toBe(true);
     expect((error as HostKeyMismatchError).presented).toBe(sshd.hostKeyFingerprint);
     expect((error as HostKeyMismatchError).expected).toEqual([wrong.fingerprint]);
@@ -185,15 +188,22 @@ describe('connect', () => {
       auth: { privateKey: key.privateKey },
       hostKey: { kind: 'fingerprints', fingerprints: [sshd.hostKeyFingerprint] },
       readyTimeoutMs: 1500,
-      backoff: { initialDelayMs: 100, maxDelayMs: 400 },
+      // Steps that double up to 5 s: a wait not cut to the deadline would overrun it by far.
+      backoff: { initialDelayMs: 100, maxDelayMs: 5000 },
       onAttempt: (a) => attempts.push(a),
     }).catch((e: unknown) => e);
     const elapsed = performance.now() - started;
     expect(SshNotReadyError.isInstance(error)).toBe(true);
+    // It cannot give up before the deadline, however slow the machine.
     expect(elapsed).toBeGreaterThanOrEqual(1300);
-    expect(elapsed).toBeLessThan(2200);
+    // No wait it chose runs past the deadline: the waits add up to at most the 1.5 s (a timer
+    // may fire a millisecond early, hence the few ms). Holds however late the timers fire.
+    const waited = attempts.reduce((sum, a) => sum + a.delayMs, 0);
+    expect(waited).toBeLessThanOrEqual(1500 + 10);
+    // Never retrying past the deadline (that would run on until the test's timeout).
+    expect(elapsed).toBeLessThan(10_000);
     expect((error as SshNotReadyError).attempts).toBe(attempts.length + 1);
-    expect((error as Error).message).toMatch(/not ready after 1\.\d s .*ECONNREFUSED/);
+    expect((error as Error).message).toMatch(/not ready after \d+\.\d s .*ECONNREFUSED/);
   });
 
   it('makes exactly one attempt without readyTimeoutMs', async () => {
@@ -226,42 +236,44 @@ describe('connect', () => {
         auth: { password: 'x' },
         hostKey: { kind: 'insecure' },
         dialTimeoutMs: 300,
-        readyTimeoutMs: 1200,
+        readyTimeoutMs: 2000,
         backoff: { initialDelayMs: 50, maxDelayMs: 50 },
         onAttempt: (a) => attempts.push(a),
       }).catch((e: unknown) => e);
       expect(SshNotReadyError.isInstance(error)).toBe(true);
-      expect(performance.now() - started).toBeLessThan(2000);
-      expect(attempts.length).toBeGreaterThanOrEqual(2);
+      // An unbounded attempt would take all 2 s (then none is retried) or ssh2's own 20 s default.
+      expect(attempts.length).toBeGreaterThanOrEqual(1);
       expect(attempts[0]!.error.message).toMatch(/no SSH handshake within 300 ms/);
+      expect(performance.now() - started).toBeLessThan(10_000);
     } finally {
       silent.close();
     }
   });
 
   it('retries a connection reset during the handshake', async () => {
-    let resets = 0;
+    // The first two connections are reset; the third is passed through to the real sshd.
+    let accepted = 0;
     const resetter = net.createServer((socket) => {
-      resets++;
-      socket.resetAndDestroy();
+      if (++accepted <= 2) return socket.resetAndDestroy();
+      const upstream = net.connect(sshd.port, ADDRESS);
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
     });
     await new Promise<void>((resolve) => resetter.listen(0, ADDRESS, resolve));
     const { port } = resetter.address() as net.AddressInfo;
     try {
       const attempts: ConnectAttempt[] = [];
-      const error = await connect({
-        host: ADDRESS,
+      await using connection = await connect({
+        ...optionsFor(sshd, key),
         port,
-        username: 'nobody',
-        auth: { password: 'x' },
-        hostKey: { kind: 'insecure' },
-        readyTimeoutMs: 600,
+        readyTimeoutMs: 20_000,
         backoff: { initialDelayMs: 50, maxDelayMs: 100 },
         onAttempt: (a) => attempts.push(a),
-      }).catch((e: unknown) => e);
-      expect(SshNotReadyError.isInstance(error)).toBe(true);
-      expect(resets).toBeGreaterThanOrEqual(2);
-      expect(attempts.length).toBe(resets - 1);
+      });
+      expect(connection.hostKeyFingerprint).toBe(sshd.hostKeyFingerprint);
+      expect(accepted).toBe(3);
+      expect(attempts.map((a) => a.attempt)).toEqual([1, 2]);
     } finally {
       resetter.close();
     }
@@ -271,39 +283,53 @@ describe('connect', () => {
     const port = await freePort(ADDRESS);
     const controller = new AbortController();
     const reason = new Error('job cancelled');
-    setTimeout(() => controller.abort(reason), 400);
-    const started = performance.now();
+    // Between attempts: the abort comes once the first attempt was refused and its wait began
+    // (by the event, not a timer, so a slow first attempt cannot turn this into the case below).
+    // Timed from the abort itself, so a late timer does not count against the connect.
+    let abortedAt = Number.NaN;
+    const abortSoon = (abort: () => void) =>
+      setTimeout(() => {
+        abortedAt = performance.now();
+        abort();
+      }, 100);
+    const attempts: ConnectAttempt[] = [];
     const error = await connect({
       host: ADDRESS,
       port,
       username: 'nobody',
       auth: { password: 'x' },
       hostKey: { kind: 'insecure' },
-      readyTimeoutMs: 30_000,
-      backoff: { initialDelayMs: 5000, maxDelayMs: 5000 },
+      readyTimeoutMs: 120_000,
+      // Not cut short, the wait would last 30-90 s: past the test's timeout.
+      backoff: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
+      onAttempt: (a) => {
+        attempts.push(a);
+        abortSoon(() => controller.abort(reason));
+      },
       signal: controller.signal,
     }).catch((e: unknown) => e);
     expect(error).toBe(reason);
-    expect(performance.now() - started).toBeLessThan(800);
+    expect(attempts).toHaveLength(1);
+    expect(performance.now() - abortedAt).toBeLessThan(5000);
 
-    // During an attempt: the server accepts TCP and never answers.
-    const silent = net.createServer(() => {});
+    // During an attempt: the server accepts TCP and never answers; the abort comes once it has
+    // the connection.
+    const during = new AbortController();
+    const silent = net.createServer(() => abortSoon(() => during.abort(reason)));
     await new Promise<void>((resolve) => silent.listen(0, ADDRESS, resolve));
     try {
-      const during = new AbortController();
-      setTimeout(() => during.abort(reason), 300);
-      const t0 = performance.now();
       const error2 = await connect({
         host: ADDRESS,
         port: (silent.address() as net.AddressInfo).port,
         username: 'nobody',
         auth: { password: 'x' },
         hostKey: { kind: 'insecure' },
-        dialTimeoutMs: 10_000,
+        // Not cut short, the attempt would last 60 s: past the test's timeout.
+        dialTimeoutMs: 60_000,
         signal: during.signal,
       }).catch((e: unknown) => e);
       expect(error2).toBe(reason);
-      expect(performance.now() - t0).toBeLessThan(700);
+      expect(performance.now() - abortedAt).toBeLessThan(5000);
     } finally {
       silent.close();
     }

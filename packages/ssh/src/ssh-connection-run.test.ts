@@ -115,7 +115,8 @@ describe('SshConnection.run', () => {
     const t0 = performance.now();
     controller.abort(reason);
     const result = await running;
-    expect(performance.now() - t0).toBeLessThan(1000);
+    // Not aborted, the run would last the 300 s of its sleep: far past this bound and the test's timeout.
+    expect(performance.now() - t0).toBeLessThan(10_000);
     expect(result).toMatchObject({ completed: false, reason: 'cancelled', outputBytes: 8, cause: reason });
     expect(await eventually(() => !isProcessAlive(shell) && !isProcessAlive(child), 3000)).toBe(true);
     // The connection stays usable.

@@ -142,9 +142,9 @@ describe('SshScriptTarget', () => {
     expect(await eventually(() => target.connection === undefined, 3000)).toBe(true);
     await first.stop();
     // The machine was up and is gone: a reconnect makes one attempt, not connect.readyTimeoutMs (5 s) of them.
-    const t0 = performance.now();
-    await expect(target.downloadTrace()).rejects.toSatisfy(SshNotReadyError.isInstance);
-    expect(performance.now() - t0).toBeLessThan(1000);
+    const error = await target.downloadTrace().catch((e: unknown) => e);
+    expect(SshNotReadyError.isInstance(error), String(error)).toBe(true);
+    expect((error as SshNotReadyError).attempts).toBe(1);
     await using second = await startSshd({
       address: ADDRESS,
       port,
@@ -167,7 +167,8 @@ describe('SshScriptTarget', () => {
         username: 'nobody',
         auth: { privateKey: key.privateKey },
         hostKey: { kind: 'insecure' },
-        readyTimeoutMs: 30_000,
+        // Not aborted, the connect would run on for these 20 s, far above the bound below.
+        readyTimeoutMs: 20_000,
         logger: { debug() {}, info() {}, warn() {}, error() {} },
       },
     });
@@ -176,7 +177,7 @@ describe('SshScriptTarget', () => {
     const t0 = performance.now();
     await target.close();
     const error = await uploading;
-    expect(performance.now() - t0).toBeLessThan(500);
+    expect(performance.now() - t0).toBeLessThan(5000);
     expect((error as Error).message).toMatch(/target closed/);
     await expect(target.upload('x')).rejects.toThrow(/target is closed/);
   });

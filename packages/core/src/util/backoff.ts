@@ -12,8 +12,8 @@ export interface BackoffOptions {
   /** Random share of each delay, 0..1 (default 0.5): spreads retries of many workers apart. */
   jitter?: number;
   signal?: AbortSignal;
-  /** Called before each wait with the error that caused it. */
-  onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
+  /** Called before each wait with the error that caused it; `elapsedMs` counts from the first attempt. */
+  onRetry?: (info: { attempt: number; delayMs: number; elapsedMs: number; error: unknown }) => void;
 }
 
 /** The delay before retry number `attempt` (1-based), jittered. */
@@ -42,9 +42,9 @@ export async function retryWithBackoff<T>(
       if (options.signal?.aborted) throw options.signal.reason;
       if (!isRetryable(error)) throw error;
       const delayMs = backoffDelay(attempt, options);
-      const elapsed = Date.now() - started;
-      if (options.maxElapsedMs !== undefined && elapsed + delayMs > options.maxElapsedMs) throw error;
-      options.onRetry?.({ attempt, delayMs, error });
+      const elapsedMs = Date.now() - started;
+      if (options.maxElapsedMs !== undefined && elapsedMs + delayMs > options.maxElapsedMs) throw error;
+      options.onRetry?.({ attempt, delayMs, elapsedMs, error });
       await sleep(delayMs, options.signal);
     }
   }

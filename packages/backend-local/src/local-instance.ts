@@ -8,6 +8,7 @@ import {
   type Instance,
   OutputMeter,
   type OutputSink,
+  OutputWriteError,
   type RunOptions,
   type RunResult,
   type SignalOptions,
@@ -192,8 +193,11 @@ export class LocalInstance implements Instance {
 }
 
 function describeStop(reason: IncompleteReason, outputError: unknown): string {
-  if (reason === 'output-failed')
+  if (reason === 'output-failed') {
+    // An OutputWriteError already says so ("writing output failed: write EPIPE").
+    if (outputError instanceof OutputWriteError) return outputError.message;
     return `writing the output failed: ${String((outputError as Error)?.message ?? outputError)}`;
+  }
   if (reason === 'hard-timeout') return 'the hard timeout passed; the script was killed';
   return 'the run was cancelled; the script was killed';
 }

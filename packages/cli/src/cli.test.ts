@@ -188,6 +188,26 @@ describe('workerkit backends', () => {
   });
 });
 
+describe('a reader that goes away (workerkit … | head)', () => {
+  it('backends: ends quietly, without an unhandled EPIPE', async () => {
+    const { child, done } = start(['backends']);
+    child.stdout!.destroy(); // before the command writes anything: every write meets a closed pipe
+    const outcome = await done;
+    expect(outcome.code).toBe(0);
+    expect(outcome.stderr).toBe('');
+  });
+
+  it('run: the run ends as output-failed, the instance is deleted, no unhandled error', async () => {
+    const { child, done } = start(['run', script('chatty.sh', 'while :; do echo chatter; done\n')]);
+    child.stdout!.destroy();
+    const outcome = await done;
+    expect(outcome.code).toBe(EXIT_CODES.incomplete);
+    expect(outcome.stderr).toContain('run incomplete (output-failed)');
+    expect(outcome.stderr).not.toMatch(/Unhandled|node:events|at .*\.js:\d+/);
+    expect(leftovers()).toEqual([]);
+  });
+});
+
 describe('workerkit in this repository', () => {
   it('sees every workspace backend (the root package.json depends on each)', async () => {
     const repo = fileURLToPath(new URL('../../..', import.meta.url));

@@ -1,36 +1,11 @@
 import { ProviderApiError, type StartAttributes } from '@workerkit/core';
 import { HostKeyMismatchError, SshNotReadyError } from '@workerkit/ssh';
 import { RecordingSink } from '@workerkit/testkit';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Ec2Provider } from '../src/index.js';
-import {
-  type EmulatedSetup,
-  job,
-  progressRecorder,
-  providerFactory,
-  startEmulatedProvider,
-} from './ec2-test-helpers.js';
+import { job, progressRecorder, rejection, useEmulatedProvider } from './ec2-test-helpers.js';
 
-let setup: EmulatedSetup;
-
-const { providerWith, closeAll } = providerFactory(() => setup.emulator);
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    (instance) => {
-      throw new Error(`expected a rejection, got ${String(instance)}`);
-    },
-    (error: unknown) => error,
-  );
-}
-
-/** The emulator holds no running instance and no key pair, and the provider lists nothing. */
-async function expectNothingLeft(): Promise<void> {
-  await setup.emulator.settled();
-  expect(setup.emulator.liveInstances()).toEqual([]);
-  expect(setup.emulator.keyPairs()).toEqual([]);
-  expect(await setup.provider.listManagedResources()).toEqual([]);
-}
+const { setup, providerWith, launchedHere } = useEmulatedProvider({ listedToo: true });
 
 async function runHello(provider: Ec2Provider, attributes: StartAttributes = job) {
   const instance = await provider.start(attributes);
@@ -45,34 +20,6 @@ async function runHello(provider: Ec2Provider, attributes: StartAttributes = job
     await instance.stop();
   }
 }
-
-beforeAll(async () => {
-  setup = await startEmulatedProvider();
-});
-
-let known = new Set<string>();
-
-/** Instances launched by the current test. */
-function launchedHere() {
-  return setup.emulator.instances().filter((instance) => !known.has(instance.instanceId));
-}
-
-beforeEach(() => {
-  setup.emulator.faults.clear();
-  setup.emulator.resetCalls();
-  known = new Set(setup.emulator.instances().map((instance) => instance.instanceId));
-});
-
-afterEach(async () => {
-  setup.emulator.faults.clear();
-  await expectNothingLeft();
-});
-
-afterAll(async () => {
-  await closeAll();
-  await setup?.provider.close();
-  await setup?.emulator.stop();
-});
 
 describe('ec2 provider under EC2 faults', () => {
   it('RequestLimitExceeded: retries with backoff and launches exactly one instance', async () => {

@@ -5,53 +5,13 @@
  */
 import { InvalidConfigError, ProviderApiError, type StartAttributes } from '@workerkit/core';
 import { RecordingSink } from '@workerkit/testkit';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Ec2Provider } from '../src/index.js';
-import { type EmulatedSetup, job, providerFactory, startEmulatedProvider } from './ec2-test-helpers.js';
+import { job, rejection, useEmulatedProvider } from './ec2-test-helpers.js';
 
-let setup: EmulatedSetup;
-const { providerWith, closeAll } = providerFactory(() => setup.emulator);
-let known = new Set<string>();
-
-beforeAll(async () => {
-  setup = await startEmulatedProvider({ emulator: { timings: { consistency: [300, 600] } } });
+const { setup, providerWith, launchedHere, expectNothingLeft } = useEmulatedProvider({
+  emulator: { timings: { consistency: [300, 600] } },
 });
-
-beforeEach(() => {
-  setup.emulator.faults.clear();
-  setup.emulator.resetCalls();
-  known = new Set(setup.emulator.instances().map((instance) => instance.instanceId));
-});
-
-afterEach(async () => {
-  setup.emulator.faults.clear();
-  await expectNothingLeft();
-});
-
-afterAll(async () => {
-  await closeAll();
-  await setup?.provider.close();
-  await setup?.emulator.stop();
-});
-
-function launchedHere() {
-  return setup.emulator.instances().filter((instance) => !known.has(instance.instanceId));
-}
-
-async function expectNothingLeft(): Promise<void> {
-  await setup.emulator.settled();
-  expect(setup.emulator.liveInstances()).toEqual([]);
-  expect(setup.emulator.keyPairs()).toEqual([]);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    (value) => {
-      throw new Error(`expected a rejection, got ${String(value)}`);
-    },
-    (error: unknown) => error,
-  );
-}
 
 async function runScript(provider: Ec2Provider, script: string, attributes: StartAttributes = job) {
   const instance = await provider.start(attributes);

@@ -5,6 +5,7 @@ import {
   RecordingLogger,
   startEc2Emulator,
 } from '@workerkit/testkit';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { createEc2Provider, type Ec2Provider } from '../src/index.js';
 
 /**
@@ -90,3 +91,58 @@ export const job = {
   repository: 'workerkit/ec2-tests',
   hardTimeoutMs: 5 * 60_000,
 };
+
+/** Settles to the rejection of `promise`; fails if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    (value) => {
+      throw new Error(`expected a rejection, got ${String(value)}`);
+    },
+    (error: unknown) => error,
+  );
+}
+
+/**
+ * One emulator and provider for a test file of fault tests, with their hooks: faults and call
+ * counts cleared before each test; after each, nothing left (no live instance or key pair, and
+ * with `listedToo` nothing the provider lists); everything closed after the file. `setup` is
+ * filled in `beforeAll`.
+ */
+export function useEmulatedProvider(options: { emulator?: Ec2EmulatorOptions; listedToo?: boolean } = {}) {
+  const setup = {} as EmulatedSetup;
+  const { providerWith, closeAll } = providerFactory(() => setup.emulator);
+  let known = new Set<string>();
+
+  async function expectNothingLeft(): Promise<void> {
+    await setup.emulator.settled();
+    expect(setup.emulator.liveInstances()).toEqual([]);
+    expect(setup.emulator.keyPairs()).toEqual([]);
+    if (options.listedToo) expect(await setup.provider.listManagedResources()).toEqual([]);
+  }
+
+  beforeAll(async () => {
+    Object.assign(setup, await startEmulatedProvider({ emulator: options.emulator }));
+  });
+  beforeEach(() => {
+    setup.emulator.faults.clear();
+    setup.emulator.resetCalls();
+    known = new Set(setup.emulator.instances().map((instance) => instance.instanceId));
+  });
+  afterEach(async () => {
+    setup.emulator.faults.clear();
+    await expectNothingLeft();
+  });
+  afterAll(async () => {
+    await closeAll();
+    await setup.provider?.close();
+    await setup.emulator?.stop();
+  });
+
+  return {
+    setup,
+    providerWith,
+    /** Instances launched by the current test. */
+    launchedHere: () => setup.emulator.instances().filter((instance) => !known.has(instance.instanceId)),
+    expectNothingLeft,
+  };
+}
